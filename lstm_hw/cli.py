@@ -1,0 +1,158 @@
+"""lstm-hw: the command line. Each subcommand parses its options and calls the library.
+
+Exit status: 0 success, 1 a check failed, 2 bad input (netlist, data, options).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import load
+from .diagnostics import DataError, UserError
+from .fixed import to_decimal
+
+
+def _netlist_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", action="append", default=[], metavar="GLOB[:PART]=FORMAT",
+                   help="override formats of the blocks matching GLOB (PART: weight, bias, "
+                        "accum); later ones win; repeatable")
+    p.add_argument("--weights-dir", metavar="DIR",
+                   help="another folder weight files may be read from")
+
+
+def _load(args):
+    return load(args.netlist, args.precision, args.weights_dir)
+
+
+def cmd_validate(args) -> int:
+    status = 0
+    for path in args.netlists:
+        try:
+            circuit = load(path, args.precision, args.weights_dir)
+        except UserError as exc:
+            print(exc, file=sys.stderr)
+            status = 2
+            continue
+        print(f"{path}: ok ({len(circuit.cells)} cells, {len(circuit.regs)} registers)")
+    return status
+
+
+def cmd_info(args) -> int:
+    from .report.info import render_info
+    circuit = _load(args)
+    print(render_info(circuit))
+    if args.dump:
+        from .compile.schedule import lower
+        print()
+        print(circuit.dump())
+        print()
+        print(lower(circuit).dump(circuit))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .report.csvio import atomic_write, read_inputs, write_rows
+    from .sim.reference import run_reference
+    from .sim.simulator import Simulator
+    circuit = _load(args)
+    x = read_inputs(args.input, circuit.input_columns())
+    record = list(circuit.cells[i].name for i in circuit.outputs)
+    if args.signals:
+        from .sim.simulator import select_signals
+        try:
+            extra = select_signals(circuit, args.signals)
+        except KeyError as exc:
+            raise DataError(f"--signals: {exc.args[0]}") from None
+        record += [circuit.cells[i].name for i in extra if circuit.cells[i].name not in record]
+    if args.float:
+        trace = run_reference(circuit, x, record)
+        columns = [v for v in trace.data[0]]
+        rows = [[t + 1, *(repr(float(v)) for v in row)] for t, row in enumerate(columns)]
+    else:
+        sim = Simulator(circuit)
+        try:
+            raw = sim.quantise_inputs(x)
+        except DataError as exc:
+            if exc.step is None:
+                raise
+            raise DataError(f"{args.input}:{exc.step + 2}: error: column '{exc.column}': "
+                            f"{exc.detail}") from None
+        trace = sim.run(raw, record, raw_inputs=True)
+        fracs = [f.frac for f, n in zip(trace.formats, trace.sizes) for _ in range(n)]
+        rows = [[t + 1, *(to_decimal(v, fr) for v, fr in zip(row, fracs))]
+                for t, row in enumerate(trace.data[0])]
+        for name, count in trace.overflow.items():
+            print(f"warning: '{name}' overflowed its format {count} time"
+                  f"{'s' if count > 1 else ''}", file=sys.stderr)
+    header = ["step"] + [n if size == 1 else f"{n}[{k}]"
+                         for n, size in zip(trace.names, trace.sizes) for k in range(size)]
+    if args.output:
+        with atomic_write(args.output) as fh:
+            write_rows(fh, header, rows)
+    else:
+        write_rows(sys.stdout, header, rows)
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .tasks.check import render_check, run_check
+    circuit = _load(args)
+    result = run_check(circuit, args.sequences, args.steps, args.seed, args.tolerance)
+    print(render_check(result))
+    return 0 if result.passed else 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lstm-hw", description=(
+        "Bit-exact, cycle-by-cycle simulation of fixed-point LSTM hardware netlists."))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check netlists; errors as file:line:col")
+    p.add_argument("netlists", nargs="+", metavar="NETLIST")
+    _netlist_options(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("info", help="cells, formats, registers, quantised constants, cost")
+    p.add_argument("netlist", metavar="NETLIST")
+    p.add_argument("--dump", action="store_true", help="also print the flat circuit and program")
+    _netlist_options(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("run", help="simulate inputs from a CSV file, one row per time step")
+    p.add_argument("netlist", metavar="NETLIST")
+    p.add_argument("-i", "--input", required=True, metavar="IN.csv")
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="write here (default: stdout)")
+    p.add_argument("--float", action="store_true", help="run the float reference instead")
+    p.add_argument("--signals", action="append", metavar="GLOB",
+                   help="also write these signals (repeatable)")
+    _netlist_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="the memory task: fixed vs float vs ideal")
+    p.add_argument("netlist", metavar="NETLIST")
+    p.add_argument("--sequences", type=_positive, default=1000)
+    p.add_argument("--steps", type=_positive, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tolerance", type=float, default=0.5,
+                   help="a step is right when |y - ideal| < this (default 0.5)")
+    _netlist_options(p)
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_status
+    except BrokenPipeError:
+        return 0

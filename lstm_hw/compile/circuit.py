@@ -1,0 +1,95 @@
+"""The elaborated circuit: a flat list of cells with int ids and resolved formats.
+
+Cell ``i`` drives signal ``i`` (a vector of ``size`` elements in format ``fmt``). ``args`` are the
+ids of its data operands in order; ``ctrl`` names its control operands (reg: enable, reset; mux:
+sel). ``params`` holds the op's resolved parameters: float values as written (for the float
+reference) and their quantised raw integers (for the engine), e.g. for ``dot``: weights, bias
+(float64 arrays), w_raw, b_raw (int64), w_fmt, b_fmt, accum. ``order`` lists the combinational
+cells so that every operand comes before its reader; registers, inputs and constants are sources.
+``dump()`` prints one line per cell (what ``lstm-hw info --dump`` shows and tests compare).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diagnostics import SourceLoc
+from ..fixed import FixedFormat
+
+
+@dataclass
+class Cell:
+    id: int
+    name: str
+    op: str
+    size: int
+    fmt: FixedFormat
+    args: tuple[int, ...] = ()
+    ctrl: dict[str, int] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    loc: SourceLoc = SourceLoc("<circuit>")
+
+    @property
+    def is_reg(self) -> bool:
+        return self.op == "reg"
+
+
+@dataclass
+class Circuit:
+    name: str
+    doc: str
+    path: str
+    cells: list[Cell]
+    inputs: list[int]
+    outputs: list[int]
+    order: list[int]                 # combinational cells, operands first
+    by_name: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def regs(self) -> list[int]:
+        return [c.id for c in self.cells if c.is_reg]
+
+    @property
+    def consts(self) -> list[int]:
+        return [c.id for c in self.cells if c.op == "const"]
+
+    def cell(self, name: str) -> Cell:
+        return self.cells[self.by_name[name]]
+
+    def input_columns(self) -> list[str]:
+        """CSV column names of the inputs: ``x`` for one element, ``x[0]``, ``x[1]``... else."""
+        return _columns([self.cells[i] for i in self.inputs])
+
+    def output_columns(self) -> list[str]:
+        return _columns([self.cells[i] for i in self.outputs])
+
+    def dump(self) -> str:
+        lines = [f"circuit {self.name}: {len(self.cells)} cells, inputs "
+                 f"{', '.join(self.cells[i].name for i in self.inputs)}, outputs "
+                 f"{', '.join(self.cells[i].name for i in self.outputs)}"]
+        for c in self.cells:
+            ops = ", ".join(self.cells[a].name for a in c.args)
+            ctrl = "".join(f" {k}={self.cells[v].name}" for k, v in c.ctrl.items())
+            lines.append(f"  %{c.id} {c.name}[{c.size}] : {c.fmt} = {c.op}({ops}){ctrl}"
+                         f"{_param_summary(c)}")
+        lines.append("  order: " + " ".join(self.cells[i].name for i in self.order))
+        return "\n".join(lines)
+
+
+def _columns(cells: list[Cell]) -> list[str]:
+    cols = []
+    for c in cells:
+        cols += [c.name] if c.size == 1 else [f"{c.name}[{k}]" for k in range(c.size)]
+    return cols
+
+
+def _param_summary(c: Cell) -> str:
+    p = c.params
+    if c.op == "dot":
+        extra = f" accum={p['accum']}" if p.get("accum") else ""
+        return f" weights:{p['w_fmt']} bias:{p['b_fmt']}{extra}"
+    if c.op in ("sigmoid", "tanh"):
+        return f" impl={p['impl']}"
+    if c.op == "slice":
+        return f" index={list(p['index'])}"
+    return ""

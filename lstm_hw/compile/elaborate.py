@@ -1,0 +1,498 @@
+"""Design -> Circuit: resolve names, sizes, formats and parameters; every error with its location.
+
+The phases, each reporting all of its errors before the next starts:
+1. names: every block and input is defined once, every use names a defined signal;
+2. sizes: vector widths inferred (through register loops) and checked;
+3. formats: default < netlist ``precision`` globs < block ``format`` < caller's overrides;
+   structural ops inherit their operand's format; then each op's parameters are built
+   (weights quantised, tables filled);
+4. checks (checks.py): combinational loops, int64 headroom.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..diagnostics import Diagnostics, SourceLoc, did_you_mean
+from ..fixed import FixedFormat, FormatError, parse_format, quantise_floats
+from ..netlist.schema import Block, Design, Param, PrecisionRule
+from . import luts
+from .cells import ALIASES, OPS
+from .checks import check_headroom, combinational_order
+from .circuit import Cell, Circuit
+
+DEFAULT_FORMAT = "ap_fixed<16,6>"
+
+
+@dataclass
+class Options:
+    """What the caller may change without editing the netlist."""
+
+    precision: tuple[PrecisionRule, ...] = ()
+    weights_dir: str | None = None     # another folder allowed for weight files
+
+
+def elaborate(design: Design, options: Options | None = None) -> Circuit:
+    return _Elaborator(design, options or Options()).run()
+
+
+class _Elaborator:
+    def __init__(self, design: Design, options: Options):
+        self.d = design
+        self.opt = options
+        self.diag = Diagnostics()
+        self.names: dict[str, int] = {}
+        self.cells: list[Cell] = []
+        self.blocks: dict[int, Block] = {}
+        self.npz_cache: dict[Path, dict] = {}
+
+    def run(self) -> Circuit:
+        self.define_names()
+        self.diag.abort_if_errors()
+        args, ctrls = self.resolve_uses()
+        self.diag.abort_if_errors()
+        self.infer_sizes(args, ctrls)
+        self.diag.abort_if_errors()
+        self.resolve_formats()
+        self.diag.abort_if_errors()
+        for cid, block in self.blocks.items():
+            self.build_params(self.cells[cid], block)
+        self.diag.abort_if_errors()
+        outputs = [self.names[r.name] for r in self.d.outputs]
+        order = combinational_order(self.cells, self.diag)
+        self.diag.abort_if_errors()
+        check_headroom(self.cells, self.diag)
+        self.diag.abort_if_errors()
+        inputs = [c.id for c in self.cells if c.op == "input"]
+        return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
+                       dict(self.names))
+
+    # -- 1. names ------------------------------------------------------------------------------
+    def define_names(self) -> None:
+        first: dict[str, SourceLoc] = {}
+        for port in self.d.inputs:
+            self.add_cell(port.name, "input", port.size, port.loc, first)
+        for block in self.d.blocks.values():
+            op = ALIASES.get(block.op, block.op)
+            if op not in OPS:
+                self.diag.error(block.op_loc, f"block '{block.name}': unknown op '{block.op}'"
+                                f"{did_you_mean(block.op, list(OPS) + list(ALIASES))}")
+                continue
+            cid = self.add_cell(block.name, op, 0, block.loc, first)
+            if cid is not None:
+                self.blocks[cid] = block
+        if not self.d.outputs:
+            self.diag.error(self.d.loc, "the netlist has no outputs")
+
+    def add_cell(self, name, op, size, loc, first) -> int | None:
+        if name in first:
+            self.diag.error(loc, f"'{name}' is defined twice", [(first[name], "first here")])
+            return None
+        first[name] = loc
+        cid = len(self.cells)
+        self.cells.append(Cell(cid, name, op, size, None, loc=loc))
+        self.names[name] = cid
+        return cid
+
+    def lookup(self, name: str, loc: SourceLoc, reader: str) -> int | None:
+        if name in self.names:
+            return self.names[name]
+        self.diag.error(loc, f"{reader} reads '{name}', which is not defined"
+                        f"{did_you_mean(name, self.names)}")
+        return None
+
+    def resolve_uses(self):
+        args: dict[int, list[int]] = {}
+        ctrls: dict[int, dict[str, int]] = {}
+        for cid, block in self.blocks.items():
+            cell = self.cells[cid]
+            spec = OPS[cell.op]
+            what = f"block '{block.name}'"
+            for key, p in block.params.items():
+                if key != "format" and key not in spec.params:
+                    hint = did_you_mean(key, spec.params + ("format", "in"))
+                    if not hint and (">" in key or key[:1].isdigit()):
+                        hint = " (a format inside { } must be quoted: \"ap_fixed<16,6>\")"
+                    self.diag.error(p.key_loc, f"{what}: op '{cell.op}' has no parameter "
+                                    f"'{key}'{hint}")
+            for key in spec.required:
+                if key not in block.params:
+                    self.diag.error(block.loc, f"{what}: op '{cell.op}' needs '{key}'")
+            n = len(block.inputs)
+            if n < spec.min_in or (spec.max_in is not None and n > spec.max_in):
+                want = (f"exactly {spec.min_in}" if spec.min_in == spec.max_in else
+                        f"at least {spec.min_in}" if spec.max_in is None else
+                        f"{spec.min_in} to {spec.max_in}")
+                where = block.inputs[0].loc if block.inputs else block.op_loc
+                self.diag.error(where, f"{what}: op '{cell.op}' takes {want} input"
+                                f"{'s' if spec.max_in != 1 else ''} in 'in', got {n}")
+            ids = [self.lookup(r.name, r.loc, what) for r in block.inputs]
+            args[cid] = [i for i in ids if i is not None]
+            ctrls[cid] = {}
+            for key in ("enable", "reset", "sel"):
+                if key in spec.params and key in block.params:
+                    p = block.params[key]
+                    if not isinstance(p.value, str):
+                        self.diag.error(p.loc, f"{what}: '{key}' must name a signal")
+                        continue
+                    target = self.lookup(p.value, p.loc, what)
+                    if target is not None:
+                        ctrls[cid][key] = target
+            if cell.op == "mux" and "sel" not in block.params:
+                self.diag.error(block.loc, f"{what}: op 'mux' needs 'sel'")
+        for ref in self.d.outputs:
+            self.lookup(ref.name, ref.loc, "the netlist output")
+        return args, ctrls
+
+    # -- 2. sizes ------------------------------------------------------------------------------
+    def infer_sizes(self, args, ctrls) -> None:
+        for cid, block in self.blocks.items():
+            self.cells[cid].args = tuple(args[cid])
+            self.cells[cid].ctrl = ctrls[cid]
+        pending = set(self.blocks)
+        while pending:   # optimistic fixpoint: register loops settle from the known side
+            progress = False
+            for cid in sorted(pending):
+                size = self.size_of(self.cells[cid], self.blocks[cid])
+                if size:
+                    self.cells[cid].size = size
+                    pending.discard(cid)
+                    progress = True
+            if not progress:
+                for cid in sorted(pending):
+                    self.diag.error(self.cells[cid].loc, f"block '{self.cells[cid].name}': "
+                                    "cannot infer its vector size (give its register an "
+                                    "'init' vector)")
+                return
+        for cid, block in self.blocks.items():
+            self.check_sizes(self.cells[cid], block)
+
+    def size_of(self, cell: Cell, block: Block) -> int:
+        """The cell's size if it can be told yet, else 0."""
+        sizes = [self.cells[a].size for a in cell.args]
+        op = cell.op
+        if op == "const":
+            v = block.param("value")
+            return len(v) if isinstance(v, list) and v else 1
+        if op == "dot":
+            w = block.param("weights")
+            if isinstance(w, list) and w and all(isinstance(r, list) for r in w):
+                return len(w)
+            if isinstance(w, dict):
+                arr = self.load_array(block, "weights", quiet=True)
+                return arr.shape[0] if arr is not None and arr.ndim == 2 else 1
+            return 1
+        if op == "reg":
+            init = block.param("init", 0)
+            if isinstance(init, list) and init:
+                return len(init)
+            return sizes[0] if sizes else 0
+        if op == "slice":
+            if 0 in sizes:
+                return 0
+            try:
+                return len(self.slice_index(block, sum(sizes)))
+            except ValueError:
+                return 1   # reported by check_sizes
+        if OPS[op].concat:
+            return 0 if 0 in sizes else sum(sizes)
+        known = [s for s in sizes if s]
+        if op == "mux" and "sel" in cell.ctrl and self.cells[cell.ctrl["sel"]].size:
+            known.append(self.cells[cell.ctrl["sel"]].size)
+        return max(known) if known else 0
+
+    def check_sizes(self, cell: Cell, block: Block) -> None:
+        what = f"block '{cell.name}'"
+        spec = OPS[cell.op]
+        if spec.elementwise:
+            for ref, a in zip(block.inputs, cell.args):
+                s = self.cells[a].size
+                if s not in (1, cell.size):
+                    self.diag.error(ref.loc, f"{what}: '{ref.name}' has {s} elements, expected 1 "
+                                    f"or {cell.size} (elementwise '{cell.op}')")
+        if cell.op == "reg" and cell.args and self.cells[cell.args[0]].size != cell.size:
+            self.diag.error(block.inputs[0].loc, f"{what}: the register holds {cell.size} "
+                            f"elements but its input '{block.inputs[0].name}' has "
+                            f"{self.cells[cell.args[0]].size}")
+        for key, target in cell.ctrl.items():
+            s = self.cells[target].size
+            if s not in (1, cell.size):
+                self.diag.error(block.loc_of(key), f"{what}: '{key}' signal "
+                                f"'{self.cells[target].name}' has {s} elements, expected 1 or "
+                                f"{cell.size}")
+        if cell.op == "slice":
+            try:
+                self.slice_index(block, sum(self.cells[a].size for a in cell.args))
+            except ValueError as exc:
+                self.diag.error(block.loc, f"{what}: {exc}")
+
+    def slice_index(self, block: Block, n: int) -> list[int]:
+        if "index" in block.params:
+            idx = block.param("index")
+            idx = [idx] if isinstance(idx, int) and not isinstance(idx, bool) else idx
+            if not isinstance(idx, list) or not idx or not all(
+                    isinstance(i, int) and not isinstance(i, bool) for i in idx):
+                raise ValueError("'index' must be an integer or a list of integers")
+            bad = [i for i in idx if not -n <= i < n]
+            if bad:
+                raise ValueError(f"index {bad[0]} is out of range for {n} elements")
+            return [i % n for i in idx]
+        vals = [block.param(k) for k in ("start", "stop", "step")]
+        if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in vals):
+            raise ValueError("'start', 'stop' and 'step' must be integers")
+        if vals[2] == 0:
+            raise ValueError("'step' must not be 0")
+        idx = list(range(n))[slice(*vals)]
+        if not idx:
+            raise ValueError(f"the slice selects no element of {n}")
+        return idx
+
+    # -- 3. formats ----------------------------------------------------------------------------
+    def parse_fmt(self, text, loc: SourceLoc, what: str) -> FixedFormat | None:
+        try:
+            return parse_format(text)
+        except FormatError as exc:
+            hint = ""
+            if isinstance(text, str) and "<" in text and ">" not in text:
+                hint = " (a format inside { } must be quoted: \"ap_fixed<16,6>\")"
+            self.diag.error(loc, f"{what}: {exc}{hint}")
+            return None
+
+    def rules(self, part: str) -> list[PrecisionRule]:
+        return [r for r in self.d.precision if r.part == part], \
+               [r for r in self.opt.precision if r.part == part]
+
+    def explicit_format(self, name: str, own: Param | None, part: str):
+        """The format set for name's part, most specific last; None if nothing sets it."""
+        netlist_rules, caller_rules = self.rules(part)
+        chosen = None
+        for rule in netlist_rules:
+            if fnmatch.fnmatchcase(name, rule.pattern):
+                chosen = (rule.format, rule.loc, f"precision '{rule.pattern}'")
+        if own is not None:
+            chosen = (own.value, own.loc, f"'{name}'")
+        for rule in caller_rules:
+            if fnmatch.fnmatchcase(name, rule.pattern):
+                chosen = (rule.format, rule.loc, f"--precision '{rule.pattern}'")
+        if chosen is None:
+            return None
+        return self.parse_fmt(chosen[0], chosen[1], chosen[2])
+
+    def resolve_formats(self) -> None:
+        default_param = self.d.default_format
+        self.default = parse_format(DEFAULT_FORMAT) if default_param is None else \
+            self.parse_fmt(default_param.value, default_param.loc, "the default format")
+        for rule in list(self.d.precision) + list(self.opt.precision):
+            self.parse_fmt(rule.format, rule.loc, f"precision '{rule.pattern}'")
+            matches = [n for n in self.names if fnmatch.fnmatchcase(n, rule.pattern)]
+            if not matches:
+                self.diag.error(rule.loc, f"precision '{rule.pattern}' matches no signal"
+                                f"{did_you_mean(rule.pattern, self.names)}")
+        if self.diag:
+            return
+        ports = {p.name: p for p in self.d.inputs}
+        explicit: dict[int, FixedFormat | None] = {}
+        for cell in self.cells:
+            own = ports[cell.name].format if cell.op == "input" else \
+                self.blocks[cell.id].params.get("format")
+            explicit[cell.id] = self.explicit_format(cell.name, own, "result")
+        for cell in self.cells:
+            cell.fmt = self.inherited(cell.id, explicit, set())
+
+    def inherited(self, cid: int, explicit, seen: set) -> FixedFormat:
+        cell = self.cells[cid]
+        if cell.fmt is not None:
+            return cell.fmt
+        fmt = explicit[cid]
+        if fmt is None and OPS.get(cell.op) and OPS[cell.op].structural and cid not in seen:
+            seen.add(cid)
+            fmts = {self.inherited(a, explicit, seen) for a in cell.args}
+            fmt = fmts.pop() if len(fmts) == 1 else None
+        return fmt or self.default
+
+    # -- 3b. parameters ------------------------------------------------------------------------
+    def build_params(self, cell: Cell, block: Block) -> None:
+        getattr(self, f"params_{cell.op}", lambda c, b: None)(cell, block)
+
+    def numbers(self, block: Block, key: str, shape: tuple[int, ...], default=None):
+        """A number, list or matrix parameter as float64 of the given shape (None on error)."""
+        what = f"block '{block.name}'"
+        if key not in block.params:
+            if default is None:
+                return None
+            return np.full(shape, float(default))
+        value = block.param(key)
+        if isinstance(value, dict):
+            arr = self.load_array(block, key)
+            if arr is None:
+                return None
+        else:
+            try:
+                arr = np.array(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                self.diag.error(block.loc_of(key), f"{what}: '{key}' must be numbers")
+                return None
+            if arr.dtype == object or any(isinstance(v, bool) for v in _flat(value)) or \
+                    any(not isinstance(v, (int, float)) for v in _flat(value)):
+                self.diag.error(block.loc_of(key), f"{what}: '{key}' must be numbers")
+                return None
+        if not np.all(np.isfinite(arr)):
+            self.diag.error(block.loc_of(key), f"{what}: '{key}' has a NaN or infinite value")
+            return None
+        if arr.ndim == 0:
+            arr = np.full(shape, float(arr))
+        if len(shape) == 2 and arr.ndim == 1 and shape[0] == 1:
+            arr = arr[None, :]
+        if arr.shape != shape:
+            self.diag.error(block.loc_of(key), f"{what}: '{key}' has shape "
+                            f"{'x'.join(map(str, arr.shape))}, expected "
+                            f"{'x'.join(map(str, shape))}{self.shape_hint(block, key, shape)}")
+            return None
+        return arr
+
+    def shape_hint(self, block: Block, key: str, shape) -> str:
+        if key == "weights" and len(shape) == 2:
+            parts = " + ".join(f"{self.cells[self.names[r.name]].name}"
+                               f"[{self.cells[self.names[r.name]].size}]" for r in block.inputs)
+            return f" ({shape[0]} outputs x {shape[1]} inputs: {parts})"
+        return ""
+
+    def load_array(self, block: Block, key: str, quiet: bool = False):
+        """``{file: name.npz, key: K}`` next to the netlist (or in the allowed folder)."""
+        spec = block.params[key]
+        what = f"block '{block.name}'"
+        ref = spec.value
+        if set(ref) - {"file", "key"} or not isinstance(ref.get("file"), str):
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: '{key}' from a file is "
+                                "{file: NAME.npz, key: ARRAY}")
+            return None
+        base = Path(self.d.path).resolve().parent
+        path = (base / ref["file"]).resolve()
+        allowed = [base] + ([Path(self.opt.weights_dir).resolve()] if self.opt.weights_dir else [])
+        if not any(path.is_relative_to(a) for a in allowed):
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}' is outside the "
+                                "netlist's folder (pass --weights-dir to allow another folder)")
+            return None
+        try:
+            if path not in self.npz_cache:
+                with np.load(path, allow_pickle=False) as npz:
+                    self.npz_cache[path] = {k: npz[k] for k in npz.files}
+            arrays = self.npz_cache[path]
+        except (OSError, ValueError) as exc:
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: cannot read '{ref['file']}': {exc}")
+            return None
+        name = ref.get("key", key)
+        if name not in arrays:
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: '{ref['file']}' has no array '{name}'"
+                                f"{did_you_mean(str(name), arrays)}")
+            return None
+        arr = arrays[name]
+        if arr.dtype.kind not in "iuf":
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: array '{name}' is not numeric")
+            return None
+        return arr.astype(np.float64)
+
+    def params_const(self, cell: Cell, block: Block) -> None:
+        v = self.numbers(block, "value", (cell.size,))
+        if v is not None:
+            cell.params.update(value=v, raw=quantise_floats(v, cell.fmt)[0])
+
+    def params_dot(self, cell: Cell, block: Block) -> None:
+        n = sum(self.cells[a].size for a in cell.args)
+        w = self.numbers(block, "weights", (cell.size, n))
+        b = self.numbers(block, "bias", (cell.size,), default=0)
+        w_fmt = self.explicit_format(cell.name, block.params.get("weight_format"), "weight") \
+            or cell.fmt
+        b_fmt = self.explicit_format(cell.name, block.params.get("bias_format"), "bias") or w_fmt
+        accum = self.explicit_format(cell.name, block.params.get("accum"), "accum")
+        if w is None or b is None:
+            return
+        cell.params.update(weights=w, bias=b, w_fmt=w_fmt, b_fmt=b_fmt, accum=accum,
+                           w_raw=quantise_floats(w, w_fmt)[0], b_raw=quantise_floats(b, b_fmt)[0])
+
+    def params_reg(self, cell: Cell, block: Block) -> None:
+        init = self.numbers(block, "init", (cell.size,), default=0)
+        if init is not None:
+            cell.params.update(init=init, init_raw=quantise_floats(init, cell.fmt)[0])
+
+    def params_slice(self, cell: Cell, block: Block) -> None:
+        n = sum(self.cells[a].size for a in cell.args)
+        cell.params["index"] = np.array(self.slice_index(block, n), dtype=np.int64)
+
+    def params_sigmoid(self, cell: Cell, block: Block) -> None:
+        what = f"block '{cell.name}'"
+        given = [k for k in luts_keys if k in block.params]
+        if len(given) > 1:
+            self.diag.error(block.loc_of(given[1]), f"{what}: give one of table, pwl, exact")
+            return
+        kind = given[0] if given else "table"
+        conf = block.param(kind, {}) if given else dict(luts.DEFAULT_TABLE)
+        loc = block.loc_of(kind)
+        in_fmt = self.cells[cell.args[0]].fmt
+        try:
+            if kind == "exact":
+                if conf is not True:
+                    raise ValueError("write 'exact: true'")
+                cell.params.update(impl="exact")
+                return
+            if not isinstance(conf, dict):
+                raise ValueError(f"'{kind}' must be a mapping")
+            if kind == "table":
+                conf = {**luts.DEFAULT_TABLE, **conf}
+                unknown = set(conf) - set(luts.DEFAULT_TABLE)
+                if unknown:
+                    raise ValueError(f"table has no key '{sorted(unknown)[0]}'"
+                                     f"{did_you_mean(sorted(unknown)[0], luts.DEFAULT_TABLE)}")
+                lo, hi = _range(conf["range"])
+                table = luts.build_table(cell.op, conf["size"], lo, hi, conf["index"],
+                                         conf["entries"], in_fmt, cell.fmt)
+                cell.params.update(impl="table", table=table)
+            else:
+                unknown = set(conf) - {"points", "segments", "range", "coef_format"}
+                if unknown:
+                    raise ValueError(f"pwl has no key '{sorted(unknown)[0]}'")
+                coef = self.parse_fmt(conf["coef_format"], loc, what) \
+                    if "coef_format" in conf else cell.fmt
+                if coef is None:
+                    return
+                points = None
+                if "points" in conf:
+                    pts = conf["points"]
+                    if not isinstance(pts, list) or not all(
+                            isinstance(p, list) and len(p) == 2 for p in pts):
+                        raise ValueError("pwl 'points' must be a list of [x, y] pairs")
+                    points = [(luts.exact_number(x), float(luts.exact_number(y)))
+                              for x, y in pts]
+                lo, hi = _range(conf["range"]) if "range" in conf else (None, None)
+                pwl = luts.build_pwl(cell.op, points, conf.get("segments"), lo, hi, in_fmt, coef)
+                cell.params.update(impl="pwl", pwl=pwl)
+        except ValueError as exc:
+            self.diag.error(loc, f"{what}: {exc}")
+
+    params_tanh = params_sigmoid
+
+
+luts_keys = ("table", "pwl", "exact")
+
+
+def _range(value) -> tuple[Fraction, Fraction]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError("'range' must be [lo, hi]")
+    return luts.exact_number(value[0]), luts.exact_number(value[1])
+
+
+def _flat(value):
+    if isinstance(value, list):
+        for v in value:
+            yield from _flat(v)
+    else:
+        yield value

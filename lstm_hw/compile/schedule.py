@@ -1,0 +1,226 @@
+"""Circuit -> Program: the circuit lowered to flat numpy arrays that the kernel interprets.
+
+Signals live in one int64 array ``vals[slot, stream]``; cell c's output occupies slots
+``out[c] .. out[c] + size[c] - 1``. The combinational steps run in ``order``; each step has:
+
+  op[i]            opcode (OP_* below)
+  out[i], size[i]  output slots
+  q[i, :]          output format codes (rounding, overflow, width, signed, saturation bits)
+  shift[i]         right shift from the step's exact intermediate to the output format
+  arg0[i]..arg1[i] its operand rows in the ``arg_*`` arrays:
+    arg_slot[k]    slot of the operand (an element for DOT and COPY, a vector base otherwise)
+    arg_step[k]    0 if the operand broadcasts (one element), else 1
+    arg_shift[k]   left shift aligning the operand to the intermediate (COPY, MUX: the
+                   requantising right shift of that element)
+    arg_sign[k]    +1 or -1 (ADD)
+  par[i]           start of its constants in ``ints`` (weights, bias, table, knots, ...)
+  aux[i, :]        op-specific integers (table a, b, c, trunc, size; sel slot and step;
+                   dot-accum format codes)
+
+Registers latch after the combinational steps: reg r copies ``reg_in[r]`` quantised into its own
+format (``reg_q``, ``reg_shift``) into ``reg_out[r]``, unless ``reg_en`` is set and zero (hold);
+``reg_rst`` set and non-zero loads ``ints[reg_init[r] + e]`` instead (synchronous reset).
+``initial`` holds every slot's value before the first cycle (constants, register inits).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..fixed import requantise
+from .checks import element_fracs, work_frac
+from .circuit import Circuit
+
+OP_DOT, OP_DOT_ACC, OP_ADD, OP_MUL, OP_TABLE, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, \
+    OP_COPY, OP_MUX = range(1, 11)
+OP_NAMES = {OP_DOT: "dot", OP_DOT_ACC: "dot_accum", OP_ADD: "add", OP_MUL: "mul",
+            OP_TABLE: "table", OP_PWL: "pwl", OP_EXACT_SIGMOID: "exact_sigmoid",
+            OP_EXACT_TANH: "exact_tanh", OP_COPY: "copy", OP_MUX: "mux"}
+NO_SLOT = -1
+
+
+@dataclass
+class Program:
+    n_slots: int
+    cell_ids: np.ndarray        # circuit cell id of each step
+    op: np.ndarray
+    out: np.ndarray
+    size: np.ndarray
+    q: np.ndarray
+    shift: np.ndarray
+    arg0: np.ndarray
+    arg1: np.ndarray
+    par: np.ndarray
+    aux: np.ndarray
+    arg_slot: np.ndarray
+    arg_step: np.ndarray
+    arg_shift: np.ndarray
+    arg_sign: np.ndarray
+    ints: np.ndarray
+    reg_ids: np.ndarray
+    reg_out: np.ndarray
+    reg_in: np.ndarray
+    reg_size: np.ndarray
+    reg_q: np.ndarray
+    reg_shift: np.ndarray
+    reg_en: np.ndarray
+    reg_en_step: np.ndarray
+    reg_rst: np.ndarray
+    reg_rst_step: np.ndarray
+    reg_init: np.ndarray
+    in_slots: np.ndarray        # slot of every input element, in input-column order
+    slot_of: np.ndarray         # first slot of every circuit cell
+    initial: np.ndarray
+
+    def dump(self, circuit: Circuit) -> str:
+        lines = [f"program: {self.n_slots} slots, {len(self.op)} steps, "
+                 f"{len(self.reg_out)} registers, {len(self.ints)} constants"]
+        for i in range(len(self.op)):
+            c = circuit.cells[self.cell_ids[i]]
+            args = " ".join(f"{'-' if self.arg_sign[k] < 0 else ''}@{self.arg_slot[k]}"
+                            f"{'' if self.arg_step[k] else '*'}"
+                            f"{'<<' + str(self.arg_shift[k]) if self.arg_shift[k] else ''}"
+                            for k in range(self.arg0[i], self.arg1[i]))
+            lines.append(f"  {OP_NAMES[self.op[i]]:<13} @{self.out[i]}[{self.size[i]}] "
+                         f">>{self.shift[i]} <- {args}   ; {c.name}")
+        for r in range(len(self.reg_out)):
+            c = circuit.cells[self.reg_ids[r]]
+            lines.append(f"  latch         @{self.reg_out[r]}[{self.reg_size[r]}] "
+                         f">>{self.reg_shift[r]} <- @{self.reg_in[r]}   ; {c.name}")
+        return "\n".join(lines)
+
+
+def lower(circuit: Circuit) -> Program:
+    cells = circuit.cells
+    slot_of = np.zeros(len(cells), np.int64)
+    n = 0
+    for c in cells:
+        slot_of[c.id] = n
+        n += c.size
+    initial = np.zeros(n, np.int64)
+    ints: list[int] = []
+    steps = []
+    args: list[tuple[int, int, int, int]] = []
+
+    def operand(cid: int, shift: int = 0, sign: int = 1) -> None:
+        args.append((int(slot_of[cid]), 0 if cells[cid].size == 1 else 1, shift, sign))
+
+    def elements(cell, shifts) -> None:
+        k = 0
+        for a in cell.args:
+            for e in range(cells[a].size):
+                args.append((int(slot_of[a]) + e, 1, shifts[k], 1))
+                k += 1
+
+    for cid in circuit.order:
+        c = cells[cid]
+        wf = work_frac(c, cells)
+        a0, par, aux = len(args), len(ints), [0] * 9
+        shift = wf - c.fmt.frac
+        p = c.params
+        if c.op == "dot":
+            xf = element_fracs(c, cells)
+            acc = p["accum"]
+            ints.extend(int(v) for v in p["w_raw"].ravel())
+            if acc is None:
+                op = OP_DOT
+                elements(c, [wf - p["w_fmt"].frac - f for f in xf])
+                ints.extend(int(b) << (wf - p["b_fmt"].frac) for b in p["b_raw"])
+            else:
+                # products and partial sums are cast into accum: store each product's
+                # requantising shift, and the bias already cast
+                op = OP_DOT_ACC
+                elements(c, [p["w_fmt"].frac + f - acc.frac for f in xf])
+                ints.extend(int(requantise(int(b), p["b_fmt"].frac - acc.frac, *acc.codes())[0])
+                            for b in p["b_raw"])
+                aux[:5] = acc.codes()
+        elif c.op in ("add", "sub"):
+            op = OP_ADD
+            for k, a in enumerate(c.args):
+                operand(a, wf - cells[a].fmt.frac, -1 if (c.op == "sub" and k == 1) else 1)
+        elif c.op == "mul":
+            op = OP_MUL
+            for a in c.args:
+                operand(a)
+        elif c.op in ("sigmoid", "tanh"):
+            operand(c.args[0])
+            impl = p["impl"]
+            if impl == "table":
+                t = p["table"]
+                op = OP_TABLE
+                ints.extend(int(v) for v in t.entries)
+                aux[:5] = [t.a, t.b, t.c, int(t.trunc), len(t.entries)]
+            elif impl == "pwl":
+                pw = p["pwl"]
+                op = OP_PWL
+                ints.extend(int(v) for v in pw.knots)
+                ints.extend(int(v) for v in pw.slope)
+                ints.extend(int(v) for v in pw.icpt)
+                x_frac = cells[c.args[0]].fmt.frac
+                aux[:3] = [len(pw.knots), wf - pw.coef_fmt.frac - x_frac, wf - pw.coef_fmt.frac]
+            else:
+                op = OP_EXACT_SIGMOID if c.op == "sigmoid" else OP_EXACT_TANH
+                aux[:2] = [cells[c.args[0]].fmt.frac, c.fmt.frac]
+                shift = 0
+        elif c.op == "mux":
+            op = OP_MUX
+            for a in c.args:
+                operand(a, cells[a].fmt.frac - c.fmt.frac)
+            sel = cells[c.ctrl["sel"]]
+            aux[:3] = [int(slot_of[sel.id]), 0 if sel.size == 1 else 1, sel.fmt.frac]
+            shift = 0
+        else:  # identity, concat, slice: element gather, each requantised by its own shift
+            op = OP_COPY
+            xf = element_fracs(c, cells)
+            flat = [(int(slot_of[a]) + e, cells[a].fmt.frac) for a in c.args
+                    for e in range(cells[a].size)]
+            index = p["index"] if c.op == "slice" else range(len(flat))
+            for i in index:
+                args.append((flat[i][0], 1, flat[i][1] - c.fmt.frac, 1))
+            shift = 0
+        steps.append((cid, op, int(slot_of[cid]), c.size, c.fmt.codes(), shift, a0, len(args),
+                      par, aux))
+
+    regs = [cells[r] for r in circuit.regs]
+    reg_init = []
+    for r in regs:
+        reg_init.append(len(ints))
+        ints.extend(int(v) for v in r.params["init_raw"])
+        initial[slot_of[r.id]:slot_of[r.id] + r.size] = r.params["init_raw"]
+    for k in circuit.consts:
+        initial[slot_of[k]:slot_of[k] + cells[k].size] = cells[k].params["raw"]
+
+    def ctrl(r, key):
+        if key not in r.ctrl:
+            return NO_SLOT, 0
+        t = cells[r.ctrl[key]]
+        return int(slot_of[t.id]), 0 if t.size == 1 else 1
+
+    in_slots = [int(slot_of[i]) + e for i in circuit.inputs for e in range(cells[i].size)]
+    return Program(
+        n_slots=n,
+        cell_ids=i64([s[0] for s in steps]), op=i64([s[1] for s in steps]),
+        out=i64([s[2] for s in steps]), size=i64([s[3] for s in steps]),
+        q=i64([s[4] for s in steps], 5),
+        shift=i64([s[5] for s in steps]), arg0=i64([s[6] for s in steps]),
+        arg1=i64([s[7] for s in steps]), par=i64([s[8] for s in steps]),
+        aux=i64([s[9] for s in steps], 9),
+        arg_slot=i64([a[0] for a in args]), arg_step=i64([a[1] for a in args]),
+        arg_shift=i64([a[2] for a in args]), arg_sign=i64([a[3] for a in args]),
+        ints=i64(ints),
+        reg_ids=i64([r.id for r in regs]), reg_out=i64([slot_of[r.id] for r in regs]),
+        reg_in=i64([slot_of[r.args[0]] for r in regs]), reg_size=i64([r.size for r in regs]),
+        reg_q=i64([r.fmt.codes() for r in regs], 5),
+        reg_shift=i64([cells[r.args[0]].fmt.frac - r.fmt.frac for r in regs]),
+        reg_en=i64([ctrl(r, "enable")[0] for r in regs]),
+        reg_en_step=i64([ctrl(r, "enable")[1] for r in regs]),
+        reg_rst=i64([ctrl(r, "reset")[0] for r in regs]),
+        reg_rst_step=i64([ctrl(r, "reset")[1] for r in regs]),
+        reg_init=i64(reg_init), in_slots=i64(in_slots), slot_of=slot_of, initial=initial)
+
+
+def i64(values, columns: int | None = None) -> np.ndarray:
+    """An int64 array (rows of ``columns`` integers if given, so empty lists keep their shape)."""
+    arr = np.array(values, dtype=np.int64)
+    return arr.reshape(-1, columns) if columns else arr.reshape(-1)

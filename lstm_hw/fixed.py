@@ -1,0 +1,312 @@
+"""Fixed-point formats with the semantics of Vivado/Vitis HLS ``ap_fixed``.
+
+A value of format ``ap_fixed<W,I,Q,O,N>`` is held as a raw int64 ``r`` meaning ``r * 2**-F`` with
+``F = W - I`` fractional bits (F may be negative or exceed W). Every quantisation in lstm_hw goes
+through :func:`finish`: the exact value is first floored onto the target's grid (``T``, plus the
+first dropped bit ``qb`` and whether any lower dropped bit was set, ``r``), then the rounding mode
+decides the increment, then the overflow mode handles a result outside ``[lo, hi]``. This mirrors
+``ap_fixed_base::quantization_adjust`` and ``overflow_adjust`` of the Xilinx headers bit for bit,
+including AP_WRAP / AP_WRAP_SM with N saturation bits.
+
+The scalar functions are compiled with numba because the engine's kernel calls them; they are the
+one definition of the arithmetic that the kernel, elaboration (weights, constants) and the Python
+API share. Tests check them against exact rational arithmetic, not against this code.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from numba import njit
+
+ROUNDING_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF",
+                  "AP_RND_CONV")
+OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM", "AP_WRAP_SM")
+MAX_WIDTH = 32
+
+# Integer codes the kernel sees (index into the tuples above).
+TRN, TRN_ZERO, RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV = range(7)
+WRAP, SAT, SAT_ZERO, SAT_SYM, WRAP_SM = range(5)
+
+# Stand-in magnitude for a floor value far outside every format: keeps the low bits that wrapping
+# needs (2**62 is 0 modulo 2**(W+1)) while staying clear of int64 overflow when rounded.
+_FAR = 1 << 62
+
+
+class FormatError(ValueError):
+    """A format string or parameter that is not a valid ap_fixed type."""
+
+
+@dataclass(frozen=True)
+class FixedFormat:
+    """``ap_fixed<width, integer, rounding, saturation, saturation_bits>`` (hls4ml's words)."""
+
+    width: int
+    integer: int
+    signed: bool = True
+    rounding: str = "AP_TRN"
+    saturation: str = "AP_WRAP"
+    saturation_bits: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.width, int) or not 1 <= self.width <= MAX_WIDTH:
+            raise FormatError(f"width must be an integer from 1 to {MAX_WIDTH}, got {self.width}")
+        if self.signed and self.width < 2 and self.saturation != "AP_WRAP":
+            pass  # ap_fixed<1,...> is legal in HLS; nothing special to check
+        if not isinstance(self.integer, int) or abs(self.integer) > 64:
+            raise FormatError(f"integer bits must be an integer within +-64, got {self.integer}")
+        if self.rounding not in ROUNDING_MODES:
+            raise FormatError(f"unknown quantisation mode '{self.rounding}' "
+                              f"(expected one of {', '.join(ROUNDING_MODES)})")
+        if self.saturation not in OVERFLOW_MODES:
+            raise FormatError(f"unknown overflow mode '{self.saturation}' "
+                              f"(expected one of {', '.join(OVERFLOW_MODES)})")
+        if not 0 <= self.saturation_bits <= self.width:
+            raise FormatError(f"saturation bits must be from 0 to the width {self.width}, "
+                              f"got {self.saturation_bits}")
+
+    @property
+    def frac(self) -> int:
+        """Fractional bits F = W - I (the raw value's binary point)."""
+        return self.width - self.integer
+
+    @property
+    def lo(self) -> int:
+        """Smallest raw value."""
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def hi(self) -> int:
+        """Largest raw value."""
+        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+
+    @property
+    def q_code(self) -> int:
+        return ROUNDING_MODES.index(self.rounding)
+
+    @property
+    def o_code(self) -> int:
+        return OVERFLOW_MODES.index(self.saturation)
+
+    def codes(self) -> tuple[int, int, int, int, int]:
+        """(q, o, width, signed, saturation_bits) as the kernel takes them."""
+        return self.q_code, self.o_code, self.width, int(self.signed), self.saturation_bits
+
+    def max_abs_raw(self) -> int:
+        return max(-self.lo, self.hi)
+
+    def to_fraction(self, raw: int) -> Fraction:
+        return Fraction(int(raw)) * Fraction(2) ** -self.frac
+
+    def to_float(self, raw):
+        """Raw integer(s) to float64 (exact for every format of width <= 32)."""
+        return np.ldexp(np.asarray(raw, dtype=np.float64), -self.frac)
+
+    def quantise(self, values) -> np.ndarray:
+        """Float value(s) to raw integers in this format (exact rounding from the float64 value)."""
+        return quantise_floats(np.asarray(values, dtype=np.float64), self)[0]
+
+    def __str__(self) -> str:
+        name = "ap_fixed" if self.signed else "ap_ufixed"
+        args = [str(self.width), str(self.integer)]
+        if self.rounding != "AP_TRN" or self.saturation != "AP_WRAP" or self.saturation_bits:
+            args.append(self.rounding)
+        if self.saturation != "AP_WRAP" or self.saturation_bits:
+            args.append(self.saturation)
+        if self.saturation_bits:
+            args.append(str(self.saturation_bits))
+        return f"{name}<{','.join(args)}>"
+
+
+_FORMAT_RE = re.compile(r"^\s*(ap_fixed|ap_ufixed)\s*<([^<>]*)>\s*$")
+
+
+def parse_format(text: str) -> FixedFormat:
+    """Parse ``ap_fixed<W,I[,Q[,O[,N]]]>`` or ``ap_ufixed<...>``; raises FormatError."""
+    if not isinstance(text, str):
+        raise FormatError(f"a format is a string like 'ap_fixed<16,8>', got {text!r}")
+    m = _FORMAT_RE.match(text)
+    if not m:
+        raise FormatError(f"'{text}' is not a format (expected ap_fixed<W,I[,Q[,O[,N]]]> "
+                          f"or ap_ufixed<...>)")
+    args = [a.strip() for a in m.group(2).split(",")]
+    if not 2 <= len(args) <= 5:
+        raise FormatError(f"'{text}': expected 2 to 5 template arguments, got {len(args)}")
+    try:
+        width, integer = int(args[0]), int(args[1])
+        nbits = int(args[4]) if len(args) > 4 else 0
+    except ValueError:
+        raise FormatError(f"'{text}': width, integer bits and saturation bits must be integers") \
+            from None
+    return FixedFormat(width, integer, m.group(1) == "ap_fixed",
+                       args[2] if len(args) > 2 else "AP_TRN",
+                       args[3] if len(args) > 3 else "AP_WRAP", nbits)
+
+
+# ---------------------------------------------------------------------------------------------
+# The arithmetic (numba-compiled; callable from Python too).
+
+@njit(cache=True)
+def round_increment(q, neg, qb, r, odd):
+    """1 if the floored value must be incremented: ``quantization_adjust`` of ap_fixed.
+
+    neg: the exact value is negative; qb: first dropped bit; r: any lower dropped bit is set;
+    odd: the floored value's lowest bit (for ties to even).
+    """
+    if q == RND:
+        return qb
+    if q == RND_ZERO:
+        return qb and (neg or r)
+    if q == RND_MIN_INF:
+        return qb and r
+    if q == RND_INF:
+        return qb and ((not neg) or r)
+    if q == RND_CONV:
+        return qb and (odd or r)
+    if q == TRN_ZERO:
+        return neg and (qb or r)
+    return False
+
+
+@njit(cache=True)
+def finish(floor_val, qb, r, neg, q, o, width, signed, nbits):
+    """Round, then handle overflow, as HLS does; returns (raw, overflowed).
+
+    floor_val is the exact value floored onto the target grid (|floor_val| <= 2**62 + 2**33: far
+    values are passed as a stand-in with the same low bits and sign, see _FAR).
+    """
+    lo = -(1 << (width - 1)) if signed else 0
+    hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+    val = floor_val + (1 if round_increment(q, neg, qb, r, (floor_val & 1) != 0) else 0)
+    sym_min = o == SAT_SYM and signed and val == lo
+    if lo <= val <= hi and not sym_min:
+        return val, False
+    over = val > hi
+    if o == SAT or (o == WRAP_SM and not signed):   # unsigned AP_WRAP_SM saturates in HLS
+        return (hi if over else lo), True
+    if o == SAT_ZERO:
+        return 0, True
+    if o == SAT_SYM:   # the header writes 10..0 | 1 for -hi: at width 1 that is lo
+        return (hi if over else (-hi if signed and width > 1 else lo)), True
+    mask = (1 << width) - 1
+    bits = val & mask
+    sign = neg
+    if o == WRAP:
+        if nbits > 0:
+            if signed:
+                bits = (bits & ~(1 << (width - 1))) | ((1 << (width - 1)) if sign else 0)
+                if nbits > 1:
+                    rng = ((1 << (nbits - 1)) - 1) << (width - nbits)
+                    bits = (bits & ~rng) if sign else (bits | rng)
+            else:
+                bits = bits | (((1 << nbits) - 1) << (width - nbits))
+    else:  # AP_WRAP_SM, signed
+        top = (bits >> (width - 1)) & 1
+        if nbits == 0:
+            ld = (floor_val >> width) & 1   # the lowest deleted bit of the floored source
+            if ld != top:
+                bits = (~bits) & mask
+            bits = (bits & ~(1 << (width - 1))) | (ld << (width - 1))
+        else:
+            if nbits == 1:
+                if sign != (top == 1):
+                    bits = (~bits) & mask
+            else:
+                lno = (bits >> (width - nbits)) & 1
+                if (lno == 1) == sign:
+                    bits = (~bits) & mask
+                rng = ((1 << (nbits - 1)) - 1) << (width - nbits)
+                bits = (bits & ~rng) if sign else (bits | rng)
+            bits = (bits & ~(1 << (width - 1))) | ((1 << (width - 1)) if sign else 0)
+    bits &= mask
+    if signed and (bits >> (width - 1)) & 1:
+        bits -= 1 << width
+    return bits, True
+
+
+@njit(cache=True)
+def requantise(v, shift, q, o, width, signed, nbits):
+    """Raw ``v`` with F2 fractional bits into a format with F = F2 - shift: (raw, overflowed)."""
+    if shift > 0:
+        if shift <= 63:
+            floor_val = v >> shift
+            qb = ((v >> (shift - 1)) & 1) != 0
+            r = (v & ((1 << (shift - 1)) - 1)) != 0
+        else:  # every bit is dropped; above bit 63 the bits are copies of the sign
+            floor_val = v >> 63
+            qb = v < 0
+            r = (v << 1) != 0 if shift == 64 else v != 0
+        return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
+    if shift == 0:
+        return finish(v, False, False, v < 0, q, o, width, signed, nbits)
+    k = -shift
+    lo = -(1 << (width - 1)) if signed else 0
+    hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+    kk = k if k < 63 else 63
+    if v > (hi >> kk) or v < -((-lo) >> kk):
+        # Far out of range: keep the low width+1 bits of v << k (all that wrapping looks at).
+        keep = width + 1 - k
+        low = ((v & ((1 << keep) - 1)) << k) if keep > 0 else 0
+        return finish(_FAR + low if v > 0 else -_FAR + low, False, False, v < 0,
+                      q, o, width, signed, nbits)
+    return finish(v << k, False, False, v < 0, q, o, width, signed, nbits)
+
+
+@njit(cache=True)
+def quantise_float(x, frac, q, o, width, signed, nbits):
+    """A float64 value into a format with ``frac`` fractional bits: (raw, overflowed).
+
+    Exact for every finite x: x = mant * 2**(exp - 53) with an integer |mant| < 2**53, which
+    requantise takes as a raw value with 53 - exp fractional bits (scaling x itself by 2**frac
+    could overflow to inf or lose bits of a subnormal, and floor(x) overflows int64).
+    """
+    m, e = math.frexp(x)
+    return requantise(np.int64(math.ldexp(m, 53)), 53 - e - frac, q, o, width, signed, nbits)
+
+
+@njit(cache=True)
+def _quantise_floats(x, frac, q, o, width, signed, nbits):
+    raw = np.empty(x.size, np.int64)
+    over = np.empty(x.size, np.bool_)
+    flat = x.ravel()
+    for i in range(flat.size):
+        raw[i], over[i] = quantise_float(flat[i], frac, q, o, width, signed, nbits)
+    return raw, over
+
+
+def quantise_floats(values: np.ndarray, fmt: FixedFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 array into raw integers of ``fmt``: (raw, overflowed), same shape as values.
+
+    Non-finite values are refused: they have no fixed-point meaning.
+    """
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("NaN or infinite value cannot be quantised")
+    raw, over = _quantise_floats(x, fmt.frac, *fmt.codes())
+    return raw.reshape(x.shape), over.reshape(x.shape)
+
+
+def requantise_array(raw: np.ndarray, src_frac: int, fmt: FixedFormat) -> np.ndarray:
+    """Raw integers with src_frac fractional bits into fmt (Python convenience, not the engine)."""
+    flat = np.asarray(raw, dtype=np.int64).ravel()
+    out = np.array([requantise(int(v), src_frac - fmt.frac, *fmt.codes())[0] for v in flat],
+                   dtype=np.int64)
+    return out.reshape(np.shape(raw))
+
+
+def to_decimal(raw: int, frac: int) -> str:
+    """The exact decimal string of raw * 2**-frac (every such number has a finite decimal)."""
+    raw = int(raw)
+    if frac <= 0:
+        return str(raw << -frac)
+    sign = "-" if raw < 0 else ""
+    mag = abs(raw)
+    whole, rest = divmod(mag, 1 << frac)
+    if rest == 0:
+        return f"{sign}{whole}"
+    digits = (rest * 5 ** frac)  # rest / 2**frac == rest * 5**frac / 10**frac
+    text = str(digits).rjust(frac, "0").rstrip("0")
+    return f"{sign}{whole}.{text}"

@@ -1,0 +1,225 @@
+"""The clocked engine: one numba-compiled interpreter of a Program (see compile/schedule.py).
+
+Each cycle: the cycle's inputs are written into their slots, the combinational steps run in
+order, the recorded slots are sampled, then every register latches at once (next values are
+computed into a buffer first, so a register reading another sees its old value). Streams are the
+innermost loop everywhere: with many streams each step's work is a vectorisable loop.
+
+The arithmetic is fixed.requantise / quantise_float, the one definition of ap_fixed semantics.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SIGMOID,
+                                OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE)
+from ..fixed import quantise_float, requantise
+
+
+@njit(cache=True)
+def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_step, arg_shift,
+                arg_sign, ints, reg_out, reg_in, reg_size, reg_q, reg_shift, reg_en, reg_en_step,
+                reg_rst, reg_rst_step, reg_init, in_slots, vals, inputs, record):
+    """Run ``inputs`` [cycles, input elements, streams] from state ``vals`` [slots, streams].
+
+    Returns (trace [cycles, recorded slots, streams], overflow counts per step then per register);
+    ``vals`` is left holding the state after the last cycle, so a run can continue in chunks.
+    """
+    n_cycles = inputs.shape[0]
+    n_streams = vals.shape[1]
+    n_steps = op.shape[0]
+    n_regs = reg_out.shape[0]
+    trace = np.empty((n_cycles, record.shape[0], n_streams), np.int64)
+    overflow = np.zeros(n_steps + n_regs, np.int64)
+    acc = np.empty(n_streams, np.int64)
+    reg_total = 0
+    for r in range(n_regs):
+        reg_total += reg_size[r]
+    nxt = np.empty((reg_total, n_streams), np.int64)
+
+    for t in range(n_cycles):
+        for k in range(in_slots.shape[0]):
+            for s in range(n_streams):
+                vals[in_slots[k], s] = inputs[t, k, s]
+
+        for i in range(n_steps):
+            o = op[i]
+            base = out[i]
+            m = size[i]
+            qq, oo, w, sg, nb = q[i, 0], q[i, 1], q[i, 2], q[i, 3], q[i, 4]
+            sh = shift[i]
+            a0 = arg0[i]
+            a1 = arg1[i]
+            p = par[i]
+            ovf = 0
+            if o == OP_DOT or o == OP_DOT_ACC:
+                n = a1 - a0
+                for e in range(m):
+                    row = p + e * n
+                    if o == OP_DOT:
+                        b = ints[p + m * n + e]
+                        for s in range(n_streams):
+                            acc[s] = b
+                        for j in range(n):
+                            wt = ints[row + j]
+                            if wt != 0:
+                                src = arg_slot[a0 + j]
+                                ls = arg_shift[a0 + j]
+                                for s in range(n_streams):
+                                    acc[s] += (wt * vals[src, s]) << ls
+                        for s in range(n_streams):
+                            v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
+                            vals[base + e, s] = v
+                            ovf += f
+                    else:
+                        aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
+                        b = ints[p + m * n + e]
+                        for s in range(n_streams):
+                            acc[s] = b
+                        for j in range(n):
+                            wt = ints[row + j]
+                            src = arg_slot[a0 + j]
+                            ps = arg_shift[a0 + j]
+                            for s in range(n_streams):
+                                prod, f1 = requantise(wt * vals[src, s], ps, aq, ao, aw, asg, anb)
+                                total, f2 = requantise(acc[s] + prod, 0, aq, ao, aw, asg, anb)
+                                acc[s] = total
+                                ovf += f1 + f2
+                        for s in range(n_streams):
+                            v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
+                            vals[base + e, s] = v
+                            ovf += f
+            elif o == OP_ADD:
+                for e in range(m):
+                    for s in range(n_streams):
+                        acc[s] = 0
+                    for k in range(a0, a1):
+                        src = arg_slot[k] + e * arg_step[k]
+                        ls = arg_shift[k]
+                        if arg_sign[k] > 0:
+                            for s in range(n_streams):
+                                acc[s] += vals[src, s] << ls
+                        else:
+                            for s in range(n_streams):
+                                acc[s] -= vals[src, s] << ls
+                    for s in range(n_streams):
+                        v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f
+            elif o == OP_MUL:
+                for e in range(m):
+                    src = arg_slot[a0] + e * arg_step[a0]
+                    for s in range(n_streams):
+                        acc[s] = vals[src, s]
+                    for k in range(a0 + 1, a1):
+                        src = arg_slot[k] + e * arg_step[k]
+                        for s in range(n_streams):
+                            acc[s] *= vals[src, s]
+                    for s in range(n_streams):
+                        v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f
+            elif o == OP_TABLE:
+                ta, tb, tc, trunc, tsize = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
+                for e in range(m):
+                    src = arg_slot[a0] + e * arg_step[a0]
+                    for s in range(n_streams):
+                        num = vals[src, s] * ta - tb
+                        if trunc:   # toward zero, as C integer division
+                            idx = abs(num) // tc
+                            if num < 0:
+                                idx = -idx
+                        else:
+                            idx = num // tc
+                        if idx < 0:
+                            idx = 0
+                        elif idx > tsize - 1:
+                            idx = tsize - 1
+                        vals[base + e, s] = ints[p + idx]
+            elif o == OP_PWL:
+                nk, x_shift, c_shift = aux[i, 0], aux[i, 1], aux[i, 2]
+                for e in range(m):
+                    src = arg_slot[a0] + e * arg_step[a0]
+                    for s in range(n_streams):
+                        x = vals[src, s]
+                        seg = 0
+                        while seg < nk and x >= ints[p + seg]:
+                            seg += 1
+                        slope = ints[p + nk + seg]
+                        icpt = ints[p + 2 * nk + 1 + seg]
+                        v, f = requantise(((slope * x) << x_shift) + (icpt << c_shift),
+                                          sh, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f
+            elif o == OP_EXACT_SIGMOID or o == OP_EXACT_TANH:
+                in_frac, out_frac = aux[i, 0], aux[i, 1]
+                for e in range(m):
+                    src = arg_slot[a0] + e * arg_step[a0]
+                    for s in range(n_streams):
+                        x = math.ldexp(float(vals[src, s]), -in_frac)
+                        if o == OP_EXACT_TANH:
+                            y = math.tanh(x)
+                        elif x < -700.0:
+                            y = 0.0
+                        else:
+                            y = 1.0 / (1.0 + math.exp(-x))
+                        v, f = quantise_float(y, out_frac, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f
+            elif o == OP_COPY:
+                for e in range(m):
+                    k = a0 + e
+                    src = arg_slot[k]
+                    rs = arg_shift[k]
+                    for s in range(n_streams):
+                        v, f = requantise(vals[src, s], rs, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f
+            elif o == OP_MUX:
+                sel_slot, sel_step, sel_frac = aux[i, 0], aux[i, 1], aux[i, 2]
+                n_in = a1 - a0
+                for e in range(m):
+                    ss = sel_slot + e * sel_step
+                    for s in range(n_streams):
+                        sv = vals[ss, s]
+                        k = (sv >> sel_frac) if sel_frac >= 0 else (sv << -sel_frac)
+                        if k < 0:
+                            k = 0
+                        elif k > n_in - 1:
+                            k = n_in - 1
+                        src = arg_slot[a0 + k] + e * arg_step[a0 + k]
+                        v, f = requantise(vals[src, s], arg_shift[a0 + k], qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f
+            overflow[i] += ovf
+
+        for k in range(record.shape[0]):
+            for s in range(n_streams):
+                trace[t, k, s] = vals[record[k], s]
+
+        row = 0
+        for r in range(n_regs):
+            qq, oo, w, sg, nb = reg_q[r, 0], reg_q[r, 1], reg_q[r, 2], reg_q[r, 3], reg_q[r, 4]
+            ovf = 0
+            for e in range(reg_size[r]):
+                for s in range(n_streams):
+                    if reg_rst[r] >= 0 and vals[reg_rst[r] + e * reg_rst_step[r], s] != 0:
+                        nxt[row + e, s] = ints[reg_init[r] + e]
+                    elif reg_en[r] >= 0 and vals[reg_en[r] + e * reg_en_step[r], s] == 0:
+                        nxt[row + e, s] = vals[reg_out[r] + e, s]
+                    else:
+                        v, f = requantise(vals[reg_in[r] + e, s], reg_shift[r], qq, oo, w, sg, nb)
+                        nxt[row + e, s] = v
+                        ovf += f
+            overflow[n_steps + r] += ovf
+            row += reg_size[r]
+        row = 0
+        for r in range(n_regs):
+            for e in range(reg_size[r]):
+                for s in range(n_streams):
+                    vals[reg_out[r] + e, s] = nxt[row + e, s]
+            row += reg_size[r]
+    return trace, overflow

@@ -1,0 +1,53 @@
+"""The float reference: the same circuit in float64, with no quantisation and no overflow.
+
+Constants and weights keep the values written in the netlist, activations are the true
+functions (whatever table or pwl the fixed-point cell uses), registers latch exactly. Every op's
+meaning is ``cells.float_eval``; this module only clocks it. Vectorised over streams.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..compile.cells import float_eval
+from ..compile.circuit import Circuit
+from .simulator import Trace, as_streams, select_signals
+
+
+def run_reference(circuit: Circuit, inputs, record="outputs") -> Trace:
+    cells = circuit.cells
+    x = as_streams(inputs, len(circuit.input_columns()))
+    n_streams, n_steps, _ = x.shape
+    ids = select_signals(circuit, record)
+    width = sum(cells[i].size for i in ids)
+    data = np.empty((n_streams, n_steps, width))
+    vals: dict[int, np.ndarray] = {}
+    for r in circuit.regs:
+        vals[r] = np.broadcast_to(cells[r].params["init"], (n_streams, cells[r].size)).copy()
+    for k in circuit.consts:
+        vals[k] = np.broadcast_to(cells[k].params["value"], (n_streams, cells[k].size))
+    for t in range(n_steps):
+        col = 0
+        for i in circuit.inputs:
+            vals[i] = x[:, t, col:col + cells[i].size]
+            col += cells[i].size
+        for cid in circuit.order:
+            c = cells[cid]
+            out = float_eval(c, [vals[a] for a in c.args],
+                             {k: vals[v] for k, v in c.ctrl.items()})
+            vals[cid] = np.broadcast_to(out, (n_streams, c.size))
+        col = 0
+        for i in ids:
+            data[:, t, col:col + cells[i].size] = vals[i]
+            col += cells[i].size
+        latched = {}
+        for r in circuit.regs:
+            c = cells[r]
+            nxt = vals[c.args[0]]
+            if "enable" in c.ctrl:
+                nxt = np.where(vals[c.ctrl["enable"]] != 0, nxt, vals[r])
+            if "reset" in c.ctrl:
+                nxt = np.where(vals[c.ctrl["reset"]] != 0, c.params["init"], nxt)
+            latched[r] = np.broadcast_to(nxt, (n_streams, c.size)).copy()
+        vals.update(latched)
+    return Trace([cells[i].name for i in ids], [cells[i].size for i in ids],
+                 [None] * len(ids), data)

@@ -1,0 +1,141 @@
+"""The simulator's Python face: inputs in, traces out, for many independent streams at once.
+
+Inputs are float arrays [streams, steps, input elements] (or [steps, elements] for one stream),
+quantised into the inputs' formats; a value that does not fit its input's format is refused.
+Results hold raw integers [streams, steps, elements] with the format of every recorded signal.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..compile.circuit import Circuit
+from ..compile.schedule import Program, lower
+from ..diagnostics import DataError
+from ..fixed import FixedFormat, quantise_floats
+from .kernel import run_program
+
+
+@dataclass
+class Trace:
+    """Recorded signals of a run: ``data[stream, step, column]`` with one column per element."""
+
+    names: list[str]                     # recorded signals, in column order
+    sizes: list[int]
+    formats: list[FixedFormat | None]    # None for a float (reference) trace
+    data: np.ndarray
+    overflow: dict[str, int] = field(default_factory=dict)
+
+    def columns(self, name: str) -> slice:
+        start = 0
+        for n, size in zip(self.names, self.sizes):
+            if n == name:
+                return slice(start, start + size)
+            start += size
+        raise KeyError(name)
+
+    def raw(self, name: str) -> np.ndarray:
+        """[streams, steps, elements] raw integers (or floats for a float trace)."""
+        return self.data[:, :, self.columns(name)]
+
+    def values(self, name: str) -> np.ndarray:
+        """[streams, steps, elements] as float64 (exact for fixed-point formats up to 32 bits)."""
+        fmt = self.formats[self.names.index(name)]
+        data = self.raw(name)
+        return data if fmt is None else fmt.to_float(data)
+
+    def all_values(self) -> np.ndarray:
+        return np.concatenate([self.values(n) for n in self.names], axis=2) if self.names \
+            else np.zeros(self.data.shape)
+
+
+def select_signals(circuit: Circuit, which) -> list[int]:
+    """'outputs', 'all', or a list of names / globs -> cell ids (outputs first for 'outputs')."""
+    if which == "outputs":
+        return list(circuit.outputs)
+    if which == "all":
+        return [c.id for c in circuit.cells]
+    ids = []
+    for pattern in which:
+        hits = [c.id for c in circuit.cells if fnmatch.fnmatchcase(c.name, pattern)]
+        if not hits:
+            raise KeyError(f"no signal matches '{pattern}'")
+        ids += [h for h in hits if h not in ids]
+    return ids
+
+
+def as_streams(inputs, n_columns: int) -> np.ndarray:
+    """float64 [streams, steps, columns] from [steps, columns] or [streams, steps, columns]."""
+    x = np.asarray(inputs, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[2] != n_columns:
+        raise DataError(f"inputs must be [streams, steps, {n_columns}] or [steps, {n_columns}], "
+                        f"got shape {x.shape}")
+    return x
+
+
+class Simulator:
+    """Bit-exact fixed-point simulation of an elaborated circuit."""
+
+    def __init__(self, circuit: Circuit):
+        self.circuit = circuit
+        self.program: Program = lower(circuit)
+
+    def quantise_inputs(self, inputs) -> np.ndarray:
+        """Float inputs -> raw int64 [streams, steps, columns]; refuses values that do not fit."""
+        cols = self.circuit.input_columns()
+        x = as_streams(inputs, len(cols))
+        if not np.all(np.isfinite(x)):
+            s, t, k = np.argwhere(~np.isfinite(x))[0]
+            raise DataError(f"stream {s}, step {t}, input '{cols[k]}': {x[s, t, k]} is not a "
+                            "number", t, cols[k], f"{x[s, t, k]} is not a number")
+        raw = np.empty(x.shape, np.int64)
+        k = 0
+        for cid in self.circuit.inputs:
+            cell = self.circuit.cells[cid]
+            fmt = cell.fmt
+            part = x[:, :, k:k + cell.size]
+            r, over = quantise_floats(part, fmt)
+            if over.any():
+                s, t, e = np.argwhere(over)[0]
+                detail = (f"{part[s, t, e]:g} does not fit the input's format {fmt} "
+                          f"[{fmt.to_float(fmt.lo):g}, {fmt.to_float(fmt.hi):g}]")
+                raise DataError(f"stream {s}, step {t}, input '{cols[k + e]}': {detail}",
+                                int(t), cols[k + e], detail)
+            raw[:, :, k:k + cell.size] = r
+            k += cell.size
+        return raw
+
+    def run(self, inputs, record="outputs", *, raw_inputs: bool = False) -> Trace:
+        """Simulate every stream from the initial state, one time step per cycle."""
+        raw = np.asarray(inputs, np.int64) if raw_inputs else self.quantise_inputs(inputs)
+        if raw.ndim == 2:
+            raw = raw[None]
+        ids = select_signals(self.circuit, record)
+        return self._run_raw(raw, ids)
+
+    def initial_state(self, n_streams: int) -> np.ndarray:
+        return np.repeat(self.program.initial[:, None], n_streams, axis=1)
+
+    def _run_raw(self, raw: np.ndarray, ids: list[int]) -> Trace:
+        p = self.program
+        cells = self.circuit.cells
+        n_streams, n_steps, _ = raw.shape
+        record = np.array([p.slot_of[i] + e for i in ids for e in range(cells[i].size)],
+                          dtype=np.int64)
+        vals = self.initial_state(n_streams)
+        inputs = np.ascontiguousarray(raw.transpose(1, 2, 0))
+        trace, overflow = run_program(
+            p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.arg_slot,
+            p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in, p.reg_size,
+            p.reg_q, p.reg_shift, p.reg_en, p.reg_en_step, p.reg_rst, p.reg_rst_step,
+            p.reg_init, p.in_slots, vals, inputs, record)
+        counts = {}
+        for step, n in zip(list(p.cell_ids) + list(p.reg_ids), overflow):
+            if n:
+                counts[cells[step].name] = int(n)
+        return Trace([cells[i].name for i in ids], [cells[i].size for i in ids],
+                     [cells[i].fmt for i in ids], trace.transpose(2, 0, 1), counts)
