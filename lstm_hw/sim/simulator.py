@@ -84,8 +84,12 @@ class Simulator:
         self.circuit = circuit
         self.program: Program = lower(circuit)
 
-    def quantise_inputs(self, inputs) -> np.ndarray:
-        """Float inputs -> raw int64 [streams, steps, columns]; refuses values that do not fit."""
+    def quantise_inputs(self, inputs, strict: bool = True) -> np.ndarray:
+        """Float inputs -> raw int64 [streams, steps, columns].
+
+        strict: refuse a value that does not fit its input's format; otherwise it is quantised
+        with the format's overflow mode and counted in ``self.input_overflow``.
+        """
         cols = self.circuit.input_columns()
         x = as_streams(inputs, len(cols))
         if not np.all(np.isfinite(x)):
@@ -93,13 +97,16 @@ class Simulator:
             raise DataError(f"stream {s}, step {t}, input '{cols[k]}': {x[s, t, k]} is not a "
                             "number", t, cols[k], f"{x[s, t, k]} is not a number")
         raw = np.empty(x.shape, np.int64)
+        self.input_overflow = {}
         k = 0
         for cid in self.circuit.inputs:
             cell = self.circuit.cells[cid]
             fmt = cell.fmt
             part = x[:, :, k:k + cell.size]
             r, over = quantise_floats(part, fmt)
-            if over.any():
+            if over.any() and not strict:
+                self.input_overflow[cell.name] = int(over.sum())
+            elif over.any():
                 s, t, e = np.argwhere(over)[0]
                 detail = (f"{part[s, t, e]:g} does not fit the input's format {fmt} "
                           f"[{fmt.to_float(fmt.lo):g}, {fmt.to_float(fmt.hi):g}]")
@@ -109,13 +116,20 @@ class Simulator:
             k += cell.size
         return raw
 
-    def run(self, inputs, record="outputs", *, raw_inputs: bool = False) -> Trace:
-        """Simulate every stream from the initial state, one time step per cycle."""
-        raw = np.asarray(inputs, np.int64) if raw_inputs else self.quantise_inputs(inputs)
+    def run(self, inputs, record="outputs", *, raw_inputs: bool = False,
+            strict: bool = True) -> Trace:
+        """Simulate every stream from the initial state, one time step per cycle.
+
+        Inputs that do not fit their format are refused (strict) or overflow as the format says,
+        counted in the trace's ``overflow`` like any other signal's.
+        """
+        self.input_overflow = {}
+        raw = np.asarray(inputs, np.int64) if raw_inputs else self.quantise_inputs(inputs, strict)
         if raw.ndim == 2:
             raw = raw[None]
-        ids = select_signals(self.circuit, record)
-        return self._run_raw(raw, ids)
+        trace = self._run_raw(raw, select_signals(self.circuit, record))
+        trace.overflow = {**self.input_overflow, **trace.overflow}
+        return trace
 
     def initial_state(self, n_streams: int) -> np.ndarray:
         return np.repeat(self.program.initial[:, None], n_streams, axis=1)
