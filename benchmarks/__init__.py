@@ -1,0 +1,1 @@
+"""Speed figures of lstm_hw, printed: ``python -m benchmarks``."""
