@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequences", type=_positive, default=1000)
     p.add_argument("--steps", type=_positive, default=50)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tolerance", type=float, default=0.5,
-                   help="a step is right when |y - ideal| < this (default 0.5)")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="a step is right when |y - ideal| < this (default: the netlist's "
+                        "task: tolerance, else 0.5)")
     _netlist_options(p)
     p.set_defaults(func=cmd_check)
     return parser

@@ -44,6 +44,7 @@ class Circuit:
     outputs: list[int]
     order: list[int]                 # combinational cells, operands first
     by_name: dict[str, int] = field(default_factory=dict)
+    task: dict[str, Any] = field(default_factory=dict)   # the netlist's `task:` settings
 
     @property
     def regs(self) -> list[int]:

@@ -69,7 +69,17 @@ class _Elaborator:
         self.diag.abort_if_errors()
         inputs = [c.id for c in self.cells if c.op == "input"]
         return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
-                       dict(self.names))
+                       dict(self.names), self.task_settings())
+
+    def task_settings(self) -> dict:
+        from ..tasks.memory import task_settings
+        if self.d.task is None:
+            return {}
+        try:
+            return task_settings(self.d.task.value)
+        except ValueError as exc:
+            self.diag.error(self.d.task.loc, f"task: {exc}")
+            self.diag.abort_if_errors()
 
     # -- 1. names ------------------------------------------------------------------------------
     def define_names(self) -> None:

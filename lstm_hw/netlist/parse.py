@@ -15,7 +15,7 @@ from ..diagnostics import Diagnostics, NetlistError, Diagnostic, SourceLoc, did_
 from .schema import FORMAT_VERSION, Block, Design, Param, Port, PrecisionRule, Ref
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs", "blocks")
+TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs", "blocks", "task")
 PARTS = ("result", "weight", "bias", "accum")
 
 
@@ -138,8 +138,9 @@ class _DesignParser:
             self.diag.error(self.loc(root), "missing 'blocks'")
         precision = self.precision(fields["precision"][1]) if "precision" in fields else []
         self.diag.abort_if_errors()
+        task = self.param(fields["task"]) if "task" in fields else None
         return Design(name, doc, self.path, fmt, inputs, outputs, blocks, precision,
-                      self.loc(root))
+                      self.loc(root), task)
 
     def text(self, entry, default: str) -> str:
         if entry is None:

@@ -81,3 +81,4 @@ class Design:
     blocks: dict[str, Block]
     precision: list[PrecisionRule] = field(default_factory=list)
     loc: SourceLoc = SourceLoc("<netlist>")
+    task: Param | None = None    # settings for `check` (tasks/memory.py: TASK_KEYS)
