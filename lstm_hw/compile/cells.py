@@ -26,6 +26,11 @@ that meaning in float64 without quantisation: the float reference.
 |           |                      |                                              | clamped to the ends   |
 
 Structural ops (reg, concat, slice, mux) keep their operand's format unless one is set for them.
+
+Timing (compile/timing.py): every combinational op takes ``latency: N``, N pipeline register
+stages on its output; a ``dot`` takes ``multipliers: K`` (or hls4ml's ``reuse: R``, K =
+ceil(products / R)) and then computes its m x n products K per cycle over ceil(m*n / K) cycles
+into an exact accumulator, its result registered at the end. Values never change, only when.
 """
 from __future__ import annotations
 
@@ -52,7 +57,8 @@ ACT_PARAMS = ("table", "pwl", "exact")
 
 OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     OpSpec("const", 0, 0, ("value",), ("value",), doc="a constant vector"),
-    OpSpec("dot", 1, None, ("weights", "bias", "weight_format", "bias_format", "accum"),
+    OpSpec("dot", 1, None, ("weights", "bias", "weight_format", "bias_format", "accum",
+                            "multipliers", "reuse"),
            ("weights",), concat=True, doc="weighted sum: W @ in + bias"),
     OpSpec("add", 2, None, (), elementwise=True, doc="elementwise sum"),
     OpSpec("sub", 2, 2, (), elementwise=True, doc="elementwise difference"),
@@ -69,6 +75,7 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
            doc="selects one operand by the value of sel"),
 ]}
 ALIASES = {"cast": "identity"}
+TIMING_PARAMS = ("latency",)
 COMBINATIONAL = frozenset(OPS) - {"const", "reg"}
 
 

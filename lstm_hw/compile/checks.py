@@ -50,8 +50,11 @@ def combinational_order(cells: list[Cell], diag: Diagnostics) -> list[int]:
 
 
 def _report_loop(cells: list[Cell], loop: list[int], diag: Diagnostics) -> None:
-    # the DFS path lists readers before what they read; show it the way the data flows
+    # the DFS path lists readers before what they read; show it the way the data flows, from
+    # the block defined first (so the message does not depend on where the search started)
     flow = list(reversed(loop))
+    first = flow.index(min(flow))
+    flow = flow[first:] + flow[:first]
     names = " -> ".join(cells[c].name for c in flow + flow[:1])
     notes = []
     for k, c in enumerate(flow):
@@ -138,6 +141,8 @@ def check_headroom(cells: list[Cell], diag: Diagnostics) -> None:
             continue
         bound, what = _bound(cell, cells)
         if bound >= 1 << LIMIT_BITS:
+            hint = " or give it an 'accum' format" if cell.op == "dot" and \
+                cell.params["accum"] is None else ""
             diag.error(cell.loc, f"block '{cell.name}': {what} may need "
-                       f"{bound.bit_length() + 1} bits, more than the engine's int64 allows "
-                       f"({LIMIT_BITS + 1}); narrow the operand formats")
+                       f"{bound.bit_length() + 1} bits; the engine's int64 arithmetic allows "
+                       f"{LIMIT_BITS + 1}: narrow the operand formats{hint}")

@@ -45,6 +45,7 @@ class Circuit:
     order: list[int]                 # combinational cells, operands first
     by_name: dict[str, int] = field(default_factory=dict)
     task: dict[str, Any] = field(default_factory=dict)   # the netlist's `task:` settings
+    clock: dict[str, Any] = field(default_factory=dict)  # `clock: {ii: N}` (and its loc)
 
     @property
     def regs(self) -> list[int]:

@@ -21,7 +21,7 @@ from ..diagnostics import Diagnostics, SourceLoc, did_you_mean
 from ..fixed import FixedFormat, FormatError, parse_format, quantise_floats
 from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
-from .cells import ALIASES, OPS
+from .cells import ALIASES, OPS, TIMING_PARAMS
 from .checks import check_headroom, combinational_order
 from .circuit import Cell, Circuit
 
@@ -69,7 +69,22 @@ class _Elaborator:
         self.diag.abort_if_errors()
         inputs = [c.id for c in self.cells if c.op == "input"]
         return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
-                       dict(self.names), self.task_settings())
+                       dict(self.names), self.task_settings(), self.clock_settings())
+
+    def clock_settings(self) -> dict:
+        """``clock: {ii: N}``: the initiation interval the design must meet."""
+        if self.d.clock is None:
+            return {}
+        value = self.d.clock.value
+        if not isinstance(value, dict) or set(value) - {"ii"}:
+            self.diag.error(self.d.clock.loc, "clock: expected {ii: N} (the initiation "
+                            "interval: cycles between time steps)")
+        elif not isinstance(value.get("ii", 1), int) or isinstance(value.get("ii"), bool) \
+                or value.get("ii", 1) < 1:
+            self.diag.error(self.d.clock.loc, f"clock: ii must be an integer >= 1, got "
+                            f"{value.get('ii')!r}")
+        self.diag.abort_if_errors()
+        return dict(value, loc=self.d.clock.loc)
 
     def task_settings(self) -> dict:
         from ..tasks.memory import task_settings
@@ -100,7 +115,12 @@ class _Elaborator:
 
     def add_cell(self, name, op, size, loc, first) -> int | None:
         if name in first:
-            self.diag.error(loc, f"'{name}' is defined twice", [(first[name], "first here")])
+            if op == "input":
+                message = f"input '{name}' is listed twice"
+            else:   # blocks are keys of one mapping: the parser refused duplicates among them
+                message = (f"block '{name}': the name is already taken by an input (a block's "
+                           "name is its output signal)")
+            self.diag.error(loc, message, [(first[name], f"'{name}' is first defined here")])
             return None
         first[name] = loc
         cid = len(self.cells)
@@ -108,11 +128,12 @@ class _Elaborator:
         self.names[name] = cid
         return cid
 
-    def lookup(self, name: str, loc: SourceLoc, reader: str) -> int | None:
+    def lookup(self, name: str, loc: SourceLoc, reader: str | None) -> int | None:
+        """The id of a signal; reader: the block that uses it (None: a netlist output)."""
         if name in self.names:
             return self.names[name]
-        self.diag.error(loc, f"{reader} reads '{name}', which is not defined"
-                        f"{did_you_mean(name, self.names)}")
+        what = f"{reader} reads '{name}', which" if reader else f"output '{name}'"
+        self.diag.error(loc, f"{what} is not defined{did_you_mean(name, self.names)}")
         return None
 
     def resolve_uses(self):
@@ -123,10 +144,14 @@ class _Elaborator:
             spec = OPS[cell.op]
             what = f"block '{block.name}'"
             for key, p in block.params.items():
-                if key != "format" and key not in spec.params:
+                if key in TIMING_PARAMS and cell.op == "reg":
+                    self.diag.error(p.key_loc, f"{what}: a 'reg' takes no latency: it is the "
+                                    "state carried from one time step to the next; put the "
+                                    "latency on the block that feeds it")
+                elif key in TIMING_PARAMS and cell.op != "const":
+                    self.check_count(p, what, key, 0)
+                elif key != "format" and key not in spec.params:
                     hint = did_you_mean(key, spec.params + ("format", "in"))
-                    if not hint and (">" in key or key[:1].isdigit()):
-                        hint = " (a format inside { } must be quoted: \"ap_fixed<16,6>\")"
                     self.diag.error(p.key_loc, f"{what}: op '{cell.op}' has no parameter "
                                     f"'{key}'{hint}")
             for key in spec.required:
@@ -137,7 +162,8 @@ class _Elaborator:
                 want = (f"exactly {spec.min_in}" if spec.min_in == spec.max_in else
                         f"at least {spec.min_in}" if spec.max_in is None else
                         f"{spec.min_in} to {spec.max_in}")
-                where = block.inputs[0].loc if block.inputs else block.op_loc
+                where = (block.inputs[spec.max_in].loc if spec.max_in is not None and
+                         n > spec.max_in else block.inputs[0].loc if block.inputs else block.op_loc)
                 self.diag.error(where, f"{what}: op '{cell.op}' takes {want} input"
                                 f"{'s' if spec.max_in != 1 else ''} in 'in', got {n}")
             ids = [self.lookup(r.name, r.loc, what) for r in block.inputs]
@@ -153,10 +179,16 @@ class _Elaborator:
                     if target is not None:
                         ctrls[cid][key] = target
             if cell.op == "mux" and "sel" not in block.params:
-                self.diag.error(block.loc, f"{what}: op 'mux' needs 'sel'")
+                self.diag.error(block.loc, f"{what}: op 'mux' needs 'sel', the signal that "
+                                "picks one of its inputs")
         for ref in self.d.outputs:
-            self.lookup(ref.name, ref.loc, "the netlist output")
+            self.lookup(ref.name, ref.loc, None)
         return args, ctrls
+
+    def check_count(self, p: Param, what: str, key: str, least: int) -> None:
+        if isinstance(p.value, bool) or not isinstance(p.value, int) or p.value < least:
+            self.diag.error(p.loc, f"{what}: '{key}' must be an integer >= {least}, "
+                            f"got {p.value!r}")
 
     # -- 2. sizes ------------------------------------------------------------------------------
     def infer_sizes(self, args, ctrls) -> None:
@@ -238,7 +270,8 @@ class _Elaborator:
             try:
                 self.slice_index(block, sum(self.cells[a].size for a in cell.args))
             except ValueError as exc:
-                self.diag.error(block.loc, f"{what}: {exc}")
+                given = [k for k in ("index", "start", "stop", "step") if k in block.params]
+                self.diag.error(block.loc_of(given[0]) if given else block.loc, f"{what}: {exc}")
 
     def slice_index(self, block: Block, n: int) -> list[int]:
         if "index" in block.params:
@@ -249,7 +282,8 @@ class _Elaborator:
                 raise ValueError("'index' must be an integer or a list of integers")
             bad = [i for i in idx if not -n <= i < n]
             if bad:
-                raise ValueError(f"index {bad[0]} is out of range for {n} elements")
+                raise ValueError(f"index {bad[0]} is out of range for {n} elements (0 to "
+                                 f"{n - 1}, or -{n} to -1 from the end)")
             return [i % n for i in idx]
         vals = [block.param(k) for k in ("start", "stop", "step")]
         if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in vals):
@@ -263,31 +297,36 @@ class _Elaborator:
 
     # -- 3. formats ----------------------------------------------------------------------------
     def parse_fmt(self, text, loc: SourceLoc, what: str) -> FixedFormat | None:
+        """``what`` names the setting, e.g. "block 'y': format"; errors quote the text."""
         try:
             return parse_format(text)
         except FormatError as exc:
-            hint = ""
-            if isinstance(text, str) and "<" in text and ">" not in text:
-                hint = " (a format inside { } must be quoted: \"ap_fixed<16,6>\")"
-            self.diag.error(loc, f"{what}: {exc}{hint}")
+            message = str(exc)
+            if isinstance(text, str) and f"'{text}'" not in message:
+                message = f"'{text}': {message}"
+            sep = " " if message.startswith("'") else ": "
+            self.diag.error(loc, f"{what}{sep}{message}")
             return None
 
     def rules(self, part: str) -> list[PrecisionRule]:
         return [r for r in self.d.precision if r.part == part], \
                [r for r in self.opt.precision if r.part == part]
 
-    def explicit_format(self, name: str, own: Param | None, part: str):
-        """The format set for name's part, most specific last; None if nothing sets it."""
+    def explicit_format(self, name: str, own: Param | None, part: str, own_what: str):
+        """The format set for name's part, most specific last; None if nothing sets it.
+
+        own: the format written in the block (or input) itself, which ``own_what`` names.
+        """
         netlist_rules, caller_rules = self.rules(part)
         chosen = None
         for rule in netlist_rules:
             if fnmatch.fnmatchcase(name, rule.pattern):
-                chosen = (rule.format, rule.loc, f"precision '{rule.pattern}'")
+                chosen = (rule.format, rule.loc, f"precision '{rule.pattern}': format")
         if own is not None:
-            chosen = (own.value, own.loc, f"'{name}'")
+            chosen = (own.value, own.loc, own_what)
         for rule in caller_rules:
             if fnmatch.fnmatchcase(name, rule.pattern):
-                chosen = (rule.format, rule.loc, f"--precision '{rule.pattern}'")
+                chosen = (rule.format, rule.loc, f"--precision '{rule.pattern}': format")
         if chosen is None:
             return None
         return self.parse_fmt(chosen[0], chosen[1], chosen[2])
@@ -297,7 +336,7 @@ class _Elaborator:
         self.default = parse_format(DEFAULT_FORMAT) if default_param is None else \
             self.parse_fmt(default_param.value, default_param.loc, "the default format")
         for rule in list(self.d.precision) + list(self.opt.precision):
-            self.parse_fmt(rule.format, rule.loc, f"precision '{rule.pattern}'")
+            self.parse_fmt(rule.format, rule.loc, f"precision '{rule.pattern}': format")
             matches = [n for n in self.names if fnmatch.fnmatchcase(n, rule.pattern)]
             if not matches:
                 self.diag.error(rule.loc, f"precision '{rule.pattern}' matches no signal"
@@ -307,9 +346,12 @@ class _Elaborator:
         ports = {p.name: p for p in self.d.inputs}
         explicit: dict[int, FixedFormat | None] = {}
         for cell in self.cells:
-            own = ports[cell.name].format if cell.op == "input" else \
-                self.blocks[cell.id].params.get("format")
-            explicit[cell.id] = self.explicit_format(cell.name, own, "result")
+            if cell.op == "input":
+                own, kind = ports[cell.name].format, "input"
+            else:
+                own, kind = self.blocks[cell.id].params.get("format"), "block"
+            explicit[cell.id] = self.explicit_format(cell.name, own, "result",
+                                                     f"{kind} '{cell.name}': format")
         for cell in self.cells:
             cell.fmt = self.inherited(cell.id, explicit, set())
 
@@ -326,6 +368,8 @@ class _Elaborator:
 
     # -- 3b. parameters ------------------------------------------------------------------------
     def build_params(self, cell: Cell, block: Block) -> None:
+        latency = block.param("latency", 0)
+        cell.params["latency"] = latency if isinstance(latency, int) else 0
         getattr(self, f"params_{cell.op}", lambda c, b: None)(cell, block)
 
     def numbers(self, block: Block, key: str, shape: tuple[int, ...], default=None):
@@ -341,17 +385,23 @@ class _Elaborator:
             if arr is None:
                 return None
         else:
+            bad = [v for v in _flat(value) if isinstance(v, bool) or
+                   not isinstance(v, (int, float))]
+            if bad:
+                self.diag.error(block.loc_of(key), f"{what}: '{key}' must be numbers, got "
+                                f"{bad[0]!r}")
+                return None
             try:
                 arr = np.array(value, dtype=np.float64)
-            except (TypeError, ValueError):
-                self.diag.error(block.loc_of(key), f"{what}: '{key}' must be numbers")
+            except ValueError:
+                self.diag.error(block.loc_of(key), f"{what}: '{key}' has rows of different "
+                                "lengths")
                 return None
-            if arr.dtype == object or any(isinstance(v, bool) for v in _flat(value)) or \
-                    any(not isinstance(v, (int, float)) for v in _flat(value)):
-                self.diag.error(block.loc_of(key), f"{what}: '{key}' must be numbers")
-                return None
-        if not np.all(np.isfinite(arr)):
-            self.diag.error(block.loc_of(key), f"{what}: '{key}' has a NaN or infinite value")
+        if np.isnan(arr).any():
+            self.diag.error(block.loc_of(key), f"{what}: '{key}' has a NaN (not a number)")
+            return None
+        if np.isinf(arr).any():
+            self.diag.error(block.loc_of(key), f"{what}: '{key}' has an infinite value")
             return None
         if arr.ndim == 0:
             arr = np.full(shape, float(arr))
@@ -368,7 +418,8 @@ class _Elaborator:
         if key == "weights" and len(shape) == 2:
             parts = " + ".join(f"{self.cells[self.names[r.name]].name}"
                                f"[{self.cells[self.names[r.name]].size}]" for r in block.inputs)
-            return f" ({shape[0]} outputs x {shape[1]} inputs: {parts})"
+            return (f" ({shape[0]} output{'s' if shape[0] > 1 else ''} x {shape[1]} "
+                    f"input{'s' if shape[1] > 1 else ''}: {parts})")
         return ""
 
     def load_array(self, block: Block, key: str, quiet: bool = False):
@@ -391,12 +442,26 @@ class _Elaborator:
             return None
         try:
             if path not in self.npz_cache:
-                with np.load(path, allow_pickle=False) as npz:
+                loaded = np.load(path, allow_pickle=False)
+                if not isinstance(loaded, np.lib.npyio.NpzFile):   # a .npy: one unnamed array
+                    raise ValueError("not an .npz file")
+                with loaded as npz:
                     self.npz_cache[path] = {k: npz[k] for k in npz.files}
             arrays = self.npz_cache[path]
-        except (OSError, ValueError) as exc:
+        except FileNotFoundError:
             if not quiet:
-                self.diag.error(spec.loc, f"{what}: cannot read '{ref['file']}': {exc}")
+                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}' does not exist "
+                                "(paths are relative to the netlist's folder)")
+            return None
+        except OSError as exc:   # its message would show the absolute path: give the reason
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: cannot read weight file '{ref['file']}': "
+                                f"{exc.strerror or exc}")
+            return None
+        except ValueError:
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}' is not a NumPy "
+                                ".npz file (numpy.savez) of numeric arrays")
             return None
         name = ref.get("key", key)
         if name not in arrays:
@@ -420,12 +485,26 @@ class _Elaborator:
         n = sum(self.cells[a].size for a in cell.args)
         w = self.numbers(block, "weights", (cell.size, n))
         b = self.numbers(block, "bias", (cell.size,), default=0)
-        w_fmt = self.explicit_format(cell.name, block.params.get("weight_format"), "weight") \
-            or cell.fmt
-        b_fmt = self.explicit_format(cell.name, block.params.get("bias_format"), "bias") or w_fmt
-        accum = self.explicit_format(cell.name, block.params.get("accum"), "accum")
+        what = f"block '{cell.name}'"
+        w_fmt = self.explicit_format(cell.name, block.params.get("weight_format"), "weight",
+                                     f"{what}: weight_format") or cell.fmt
+        b_fmt = self.explicit_format(cell.name, block.params.get("bias_format"), "bias",
+                                     f"{what}: bias_format") or w_fmt
+        accum = self.explicit_format(cell.name, block.params.get("accum"), "accum",
+                                     f"{what}: accum")
         if w is None or b is None:
             return
+        products = cell.size * w.shape[1]
+        if "multipliers" in block.params and "reuse" in block.params:
+            self.diag.error(block.loc_of("reuse"), f"block '{cell.name}': give 'multipliers' or "
+                            "'reuse', not both")
+        for key in ("multipliers", "reuse"):
+            if key in block.params:
+                self.check_count(block.params[key], f"block '{cell.name}'", key, 1)
+                k = block.param(key)
+                if isinstance(k, int) and k >= 1:
+                    cell.params["multipliers"] = min(k, products) if key == "multipliers" \
+                        else -(-products // k)
         cell.params.update(weights=w, bias=b, w_fmt=w_fmt, b_fmt=b_fmt, accum=accum,
                            w_raw=quantise_floats(w, w_fmt)[0], b_raw=quantise_floats(b, b_fmt)[0])
 
@@ -470,7 +549,7 @@ class _Elaborator:
                 unknown = set(conf) - {"points", "segments", "range", "coef_format"}
                 if unknown:
                     raise ValueError(f"pwl has no key '{sorted(unknown)[0]}'")
-                coef = self.parse_fmt(conf["coef_format"], loc, what) \
+                coef = self.parse_fmt(conf["coef_format"], loc, f"{what}: pwl coef_format") \
                     if "coef_format" in conf else cell.fmt
                 if coef is None:
                     return

@@ -21,6 +21,14 @@ Registers latch after the combinational steps: reg r copies ``reg_in[r]`` quanti
 format (``reg_q``, ``reg_shift``) into ``reg_out[r]``, unless ``reg_en`` is set and zero (hold);
 ``reg_rst`` set and non-zero loads ``ints[reg_init[r] + e]`` instead (synchronous reset).
 ``initial`` holds every slot's value before the first cycle (constants, register inits).
+
+A step's ``valid[i]`` is the slot of the valid bit of the data it computes (-1: always valid);
+overflow is counted only on valid data. Folded dots (timing.py) are sequential units that run at
+the clock edge after the registers' next values are taken: unit u, started when
+``fold_start[u]`` is non-zero, captures its operands and works ``fold_k[u]`` products a cycle
+for ``fold_t[u]`` cycles, keeping its count, busy flag, exact accumulators and operand copies in
+the slots from ``fold_state[u]``; its step row (``fold_step[u]``) holds its operands, weights and
+formats as a DOT step would.
 """
 from __future__ import annotations
 
@@ -43,6 +51,12 @@ NO_SLOT = -1
 @dataclass
 class Program:
     n_slots: int
+    n_comb: int                 # steps [0, n_comb) run every cycle; the rest are fold units
+    valid: np.ndarray
+    fold_state: np.ndarray
+    fold_start: np.ndarray
+    fold_t: np.ndarray
+    fold_k: np.ndarray
     cell_ids: np.ndarray        # circuit cell id of each step
     op: np.ndarray
     out: np.ndarray
@@ -98,7 +112,6 @@ def lower(circuit: Circuit) -> Program:
     for c in cells:
         slot_of[c.id] = n
         n += c.size
-    initial = np.zeros(n, np.int64)
     ints: list[int] = []
     steps = []
     args: list[tuple[int, int, int, int]] = []
@@ -113,8 +126,16 @@ def lower(circuit: Circuit) -> Program:
                 args.append((int(slot_of[a]) + e, 1, shifts[k], 1))
                 k += 1
 
-    for cid in circuit.order:
+    folds = [cid for cid in circuit.order if cells[cid].params.get("fold_cycles")]
+    fold_state = []
+    for cid in folds:   # count, busy, accumulators, operand copies
+        fold_state.append(n)
+        n += 2 + cells[cid].size + sum(cells[a].size for a in cells[cid].args)
+    initial = np.zeros(n, np.int64)
+    valid = []
+    for cid in [c for c in circuit.order if c not in folds] + folds:
         c = cells[cid]
+        valid.append(int(slot_of[c.params["valid"]]) if "valid" in c.params else NO_SLOT)
         wf = work_frac(c, cells)
         a0, par, aux = len(args), len(ints), [0] * 9
         shift = wf - c.fmt.frac
@@ -198,8 +219,13 @@ def lower(circuit: Circuit) -> Program:
         return int(slot_of[t.id]), 0 if t.size == 1 else 1
 
     in_slots = [int(slot_of[i]) + e for i in circuit.inputs for e in range(cells[i].size)]
+    n_comb = len(steps) - len(folds)
     return Program(
-        n_slots=n,
+        n_slots=n, n_comb=n_comb, valid=i64(valid),
+        fold_state=i64(fold_state), fold_start=i64([slot_of[cells[f].params["start"]]
+                                                   for f in folds]),
+        fold_t=i64([cells[f].params["fold_cycles"] for f in folds]),
+        fold_k=i64([cells[f].params["multipliers"] for f in folds]),
         cell_ids=i64([s[0] for s in steps]), op=i64([s[1] for s in steps]),
         out=i64([s[2] for s in steps]), size=i64([s[3] for s in steps]),
         q=i64([s[4] for s in steps], 5),

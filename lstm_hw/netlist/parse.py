@@ -15,7 +15,8 @@ from ..diagnostics import Diagnostics, NetlistError, Diagnostic, SourceLoc, did_
 from .schema import FORMAT_VERSION, Block, Design, Param, Port, PrecisionRule, Ref
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs", "blocks", "task")
+TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs", "blocks", "task",
+            "clock")
 PARTS = ("result", "weight", "bias", "accum")
 
 
@@ -38,10 +39,7 @@ def _compose(text: str, path: str) -> yaml.Node:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = SourceLoc(path, mark.line + 1, mark.column + 1) if mark else SourceLoc(path)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise NetlistError([Diagnostic(loc, f"YAML syntax error: {problem}")]) from None
+        raise NetlistError([_yaml_diagnostic(exc, path)]) from None
     except yaml.YAMLError as exc:
         raise NetlistError([Diagnostic(SourceLoc(path), f"YAML error: {exc}")]) from None
     if node is None:
@@ -49,10 +47,43 @@ def _compose(text: str, path: str) -> yaml.Node:
     return node
 
 
+# PyYAML's words for where it was, and for what it met, in the user's words
+_YAML_CONTEXTS = {
+    "while parsing a flow sequence": "in the list '[' that opens here",
+    "while parsing a flow mapping": "in the mapping '{' that opens here",
+    "while parsing a block mapping": "in the mapping that starts here",
+    "while parsing a block collection": "in the list that starts here",
+    "while scanning a quoted scalar": "in the quoted string that starts here",
+}
+_YAML_TOKENS = {"'<stream end>'": "the end of the file", "end of stream": "the end of the file",
+                "'<scalar>'": "a value", "'<block mapping start>'": "a key"}
+
+
+def _yaml_diagnostic(exc: yaml.MarkedYAMLError, path: str) -> Diagnostic:
+    """A YAML syntax error at the place PyYAML stopped, with a note where the construct began."""
+    def loc(mark) -> SourceLoc:
+        return SourceLoc(path, mark.line + 1, mark.column + 1) if mark else SourceLoc(path)
+
+    problem = exc.problem or exc.context or "invalid YAML"
+    if problem.startswith("expected <block end>"):
+        problem = "bad indentation: this line does not line up with the lines above it"
+    elif "'\\t'" in problem:
+        problem += " (indent with spaces: YAML does not allow tabs)"
+    elif problem == "mapping values are not allowed here":
+        problem += " (quote a value that contains ': ')"
+    for word, plain in _YAML_TOKENS.items():
+        problem = problem.replace(word, plain)
+    notes = []
+    if exc.problem and exc.context and exc.context_mark:
+        notes.append((loc(exc.context_mark), _YAML_CONTEXTS.get(exc.context, exc.context)))
+    return Diagnostic(loc(exc.problem_mark or exc.context_mark), f"YAML syntax error: {problem}",
+                      notes=notes)
+
+
 def parse_precision_rule(text: str, loc: SourceLoc) -> PrecisionRule:
     """``GLOB[:part]=FORMAT`` (the --precision syntax); raises ValueError with the reason."""
     if "=" not in text:
-        raise ValueError(f"'{text}' is not GLOB=FORMAT")
+        raise ValueError(f"'{text}' is not GLOB[:PART]=FORMAT (e.g. 'z_*=ap_fixed<12,6>')")
     key, fmt = text.split("=", 1)
     return precision_rule(key.strip(), fmt.strip(), loc)
 
@@ -88,7 +119,8 @@ class _DesignParser:
             return []
         seen: dict[str, SourceLoc] = {}
         items = []
-        for knode, vnode in node.value:
+        pairs = self.unsplit_formats(node.value, what) if node.flow_style else node.value
+        for knode, vnode in pairs:
             key = self.value(knode) if isinstance(knode, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 self.diag.error(self.loc(knode), f"keys of {what} must be names")
@@ -100,6 +132,34 @@ class _DesignParser:
             seen[key] = self.loc(knode)
             items.append((key, knode, vnode))
         return items
+
+    def unsplit_formats(self, pairs: list, what: str) -> list:
+        """Undo YAML's split of an unquoted format inside { }, and say it must be quoted.
+
+        In ``{format: ap_fixed<8,4>}`` the comma ends the value: 'format' is 'ap_fixed<8' and
+        '4>' becomes a key without a value. The pieces are joined back, so that the one mistake
+        is reported once, where the format starts.
+        """
+        out = []
+        k = 0
+        while k < len(pairs):
+            knode, vnode = pairs[k]
+            k += 1
+            if _plain(vnode) and "<" in vnode.value and ">" not in vnode.value:
+                pieces = [vnode.value]
+                while (k < len(pairs) and ">" not in pieces[-1] and _plain(pairs[k][0])
+                       and _plain(pairs[k][1]) and pairs[k][1].value == ""):
+                    pieces.append(pairs[k][0].value)
+                    k += 1
+                if len(pieces) > 1:
+                    text = ",".join(pieces)
+                    self.diag.error(self.loc(vnode), f"{what}: inside {{ }} a format must be "
+                                    f"quoted, as in {knode.value}: \"{text}\" (YAML splits it "
+                                    "at each comma)")
+                    vnode = yaml.ScalarNode("tag:yaml.org,2002:str", text, vnode.start_mark,
+                                            vnode.end_mark, style='"')
+            out.append((knode, vnode))
+        return out
 
     def ident(self, node: yaml.Node, what: str) -> str | None:
         name = self.value(node) if isinstance(node, yaml.ScalarNode) else None
@@ -135,12 +195,14 @@ class _DesignParser:
             self.diag.error(self.loc(root), "missing 'outputs' (the list of output signals)")
         blocks = self.blocks(fields["blocks"][1]) if "blocks" in fields else {}
         if "blocks" not in fields:
-            self.diag.error(self.loc(root), "missing 'blocks'")
+            self.diag.error(self.loc(root), "missing 'blocks' (NAME: {op: ..., in: ...} for "
+                            "each block)")
         precision = self.precision(fields["precision"][1]) if "precision" in fields else []
         self.diag.abort_if_errors()
         task = self.param(fields["task"]) if "task" in fields else None
+        clock = self.param(fields["clock"]) if "clock" in fields else None
         return Design(name, doc, self.path, fmt, inputs, outputs, blocks, precision,
-                      self.loc(root), task)
+                      self.loc(root), task, clock)
 
     def text(self, entry, default: str) -> str:
         if entry is None:
@@ -232,3 +294,8 @@ class _DesignParser:
             except ValueError as exc:
                 self.diag.error(self.loc(knode), str(exc))
         return rules
+
+
+def _plain(node: yaml.Node) -> bool:
+    """An unquoted scalar (as written, before YAML gives it a type)."""
+    return isinstance(node, yaml.ScalarNode) and node.style is None

@@ -82,3 +82,4 @@ class Design:
     precision: list[PrecisionRule] = field(default_factory=list)
     loc: SourceLoc = SourceLoc("<netlist>")
     task: Param | None = None    # settings for `check` (tasks/memory.py: TASK_KEYS)
+    clock: Param | None = None   # {ii: N}: the initiation interval asked for

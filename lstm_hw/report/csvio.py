@@ -48,9 +48,10 @@ def read_inputs(path: str, columns: list[str]) -> np.ndarray:
     data = np.empty((len(rows) - 1, len(columns)))
     for r, row in enumerate(rows[1:]):
         line = r + 2
-        if len(row) != len(header):
-            raise DataError(f"{path}:{line}:1: error: {len(row)} fields, expected "
-                            f"{len(header)} (as in the header)")
+        if len(row) != len(header):   # point at the first missing or extra field
+            raise DataError(f"{path}:{line}:{min(len(row), len(header)) + 1}: error: "
+                            f"{len(row)} field{'s' if len(row) != 1 else ''}, but the header "
+                            f"has {len(header)}")
         for k, col in enumerate(where):
             text = row[col].strip()
             try:

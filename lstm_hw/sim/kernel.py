@@ -20,9 +20,10 @@ from ..fixed import quantise_float, requantise
 
 
 @njit(cache=True)
-def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_step, arg_shift,
-                arg_sign, ints, reg_out, reg_in, reg_size, reg_q, reg_shift, reg_en, reg_en_step,
-                reg_rst, reg_rst_step, reg_init, in_slots, vals, inputs, record):
+def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, arg_slot,
+                arg_step, arg_shift, arg_sign, ints, reg_out, reg_in, reg_size, reg_q, reg_shift,
+                reg_en, reg_en_step, reg_rst, reg_rst_step, reg_init, fold_state, fold_start,
+                fold_t, fold_k, in_slots, vals, inputs, record):
     """Run ``inputs`` [cycles, input elements, streams] from state ``vals`` [slots, streams].
 
     Returns (trace [cycles, recorded slots, streams], overflow counts per step then per register);
@@ -30,11 +31,12 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
     """
     n_cycles = inputs.shape[0]
     n_streams = vals.shape[1]
-    n_steps = op.shape[0]
+    n_steps = op.shape[0]   # the combinational steps, then the fold units' rows
     n_regs = reg_out.shape[0]
     trace = np.empty((n_cycles, record.shape[0], n_streams), np.int64)
     overflow = np.zeros(n_steps + n_regs, np.int64)
     acc = np.empty(n_streams, np.int64)
+    gate = np.ones(n_streams, np.int64)
     reg_total = 0
     for r in range(n_regs):
         reg_total += reg_size[r]
@@ -45,8 +47,11 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
             for s in range(n_streams):
                 vals[in_slots[k], s] = inputs[t, k, s]
 
-        for i in range(n_steps):
+        for i in range(n_comb):
             o = op[i]
+            if valid[i] >= 0:   # overflow counts only on valid data
+                for s in range(n_streams):
+                    gate[s] = 1 if vals[valid[i], s] != 0 else 0
             base = out[i]
             m = size[i]
             qq, oo, w, sg, nb = q[i, 0], q[i, 1], q[i, 2], q[i, 3], q[i, 4]
@@ -73,7 +78,7 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                         for s in range(n_streams):
                             v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                             vals[base + e, s] = v
-                            ovf += f
+                            ovf += f * gate[s]
                     else:
                         aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
                         b = ints[p + m * n + e]
@@ -87,11 +92,11 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                                 prod, f1 = requantise(wt * vals[src, s], ps, aq, ao, aw, asg, anb)
                                 total, f2 = requantise(acc[s] + prod, 0, aq, ao, aw, asg, anb)
                                 acc[s] = total
-                                ovf += f1 + f2
+                                ovf += (f1 + f2) * gate[s]
                         for s in range(n_streams):
                             v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                             vals[base + e, s] = v
-                            ovf += f
+                            ovf += f * gate[s]
             elif o == OP_ADD:
                 for e in range(m):
                     for s in range(n_streams):
@@ -108,7 +113,7 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                     for s in range(n_streams):
                         v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             elif o == OP_MUL:
                 for e in range(m):
                     src = arg_slot[a0] + e * arg_step[a0]
@@ -121,7 +126,7 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                     for s in range(n_streams):
                         v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             elif o == OP_TABLE:
                 ta, tb, tc, trunc, tsize = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
                 for e in range(m):
@@ -153,7 +158,7 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                         v, f = requantise(((slope * x) << x_shift) + (icpt << c_shift),
                                           sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             elif o == OP_EXACT_SIGMOID or o == OP_EXACT_TANH:
                 in_frac, out_frac = aux[i, 0], aux[i, 1]
                 for e in range(m):
@@ -168,7 +173,7 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                             y = 1.0 / (1.0 + math.exp(-x))
                         v, f = quantise_float(y, out_frac, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             elif o == OP_COPY:
                 for e in range(m):
                     k = a0 + e
@@ -177,7 +182,7 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                     for s in range(n_streams):
                         v, f = requantise(vals[src, s], rs, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             elif o == OP_MUX:
                 sel_slot, sel_step, sel_frac = aux[i, 0], aux[i, 1], aux[i, 2]
                 n_in = a1 - a0
@@ -193,8 +198,10 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                         src = arg_slot[a0 + k] + e * arg_step[a0 + k]
                         v, f = requantise(vals[src, s], arg_shift[a0 + k], qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             overflow[i] += ovf
+            if valid[i] >= 0:
+                gate[:] = 1
 
         for k in range(record.shape[0]):
             for s in range(n_streams):
@@ -213,9 +220,13 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                     else:
                         v, f = requantise(vals[reg_in[r] + e, s], reg_shift[r], qq, oo, w, sg, nb)
                         nxt[row + e, s] = v
-                        ovf += f
+                        ovf += f * gate[s]
             overflow[n_steps + r] += ovf
             row += reg_size[r]
+        for u in range(fold_t.shape[0]):
+            overflow[n_comb + u] += fold_edge(n_comb + u, fold_state[u], fold_start[u], fold_t[u],
+                                              fold_k[u], op, out, size, q, shift, arg0, arg1,
+                                              par, aux, arg_slot, arg_shift, ints, vals)
         row = 0
         for r in range(n_regs):
             for e in range(reg_size[r]):
@@ -223,3 +234,52 @@ def run_program(op, out, size, q, shift, arg0, arg1, par, aux, arg_slot, arg_ste
                     vals[reg_out[r] + e, s] = nxt[row + e, s]
             row += reg_size[r]
     return trace, overflow
+
+
+@njit(cache=True)
+def fold_edge(i, state, start, n_cycles, per_cycle, op, out, size, q, shift, arg0, arg1, par,
+              aux, arg_slot, arg_shift, ints, vals):
+    """One clock edge of a folded dot (step row i): start, accumulate ``per_cycle`` products,
+    and at the last cycle register the quantised result. Returns the overflow count."""
+    m = size[i]
+    a0 = arg0[i]
+    n = arg1[i] - a0
+    p = par[i]
+    cnt, busy, acc, buf = state, state + 1, state + 2, state + 2 + m
+    accum = op[i] == OP_DOT_ACC
+    aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
+    ovf = 0
+    for s in range(vals.shape[1]):
+        if vals[start, s] != 0:
+            for j in range(n):
+                vals[buf + j, s] = vals[arg_slot[a0 + j], s]
+            for e in range(m):
+                vals[acc + e, s] = ints[p + m * n + e]
+            vals[cnt, s] = 0
+            vals[busy, s] = 1
+        if vals[busy, s] == 0:
+            continue
+        c = vals[cnt, s]
+        last = (c + 1) * per_cycle
+        if last > m * n:
+            last = m * n
+        for k in range(c * per_cycle, last):
+            e = k // n
+            j = k - e * n
+            prod = ints[p + k] * vals[buf + j, s]
+            if accum:
+                cast, f1 = requantise(prod, arg_shift[a0 + j], aq, ao, aw, asg, anb)
+                total, f2 = requantise(vals[acc + e, s] + cast, 0, aq, ao, aw, asg, anb)
+                vals[acc + e, s] = total
+                ovf += f1 + f2
+            else:
+                vals[acc + e, s] += prod << arg_shift[a0 + j]
+        vals[cnt, s] = c + 1
+        if c + 1 == n_cycles:
+            for e in range(m):
+                v, f = requantise(vals[acc + e, s], shift[i], q[i, 0], q[i, 1], q[i, 2],
+                                  q[i, 3], q[i, 4])
+                vals[out[i] + e, s] = v
+                ovf += f
+            vals[busy, s] = 0
+    return ovf

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..compile.circuit import Circuit
 from ..compile.schedule import Program, lower
+from ..compile.timing import Timing, analyse, expand
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
 from .kernel import run_program
@@ -82,7 +83,13 @@ class Simulator:
 
     def __init__(self, circuit: Circuit):
         self.circuit = circuit
-        self.program: Program = lower(circuit)
+        self.timing: Timing = analyse(circuit)
+        if self.timing.timed:   # run the clocked hardware: pipelines, valid bits, folding
+            self.hardware, self.present = expand(circuit, self.timing)
+        else:                   # one time step per cycle: the circuit is its own hardware
+            self.hardware, self.present = circuit, {c.id: c.id for c in circuit.cells}
+        self.program: Program = lower(self.hardware)
+        self.max_latency = max(self.timing.finish[o] for o in circuit.outputs)
 
     def quantise_inputs(self, inputs, strict: bool = True) -> np.ndarray:
         """Float inputs -> raw int64 [streams, steps, columns].
@@ -134,22 +141,69 @@ class Simulator:
     def initial_state(self, n_streams: int) -> np.ndarray:
         return np.repeat(self.program.initial[:, None], n_streams, axis=1)
 
-    def _run_raw(self, raw: np.ndarray, ids: list[int]) -> Trace:
+    def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
+        """Run the program: cycle_inputs [cycles, input slots, streams] -> (trace, overflow)."""
         p = self.program
-        cells = self.circuit.cells
-        n_streams, n_steps, _ = raw.shape
-        record = np.array([p.slot_of[i] + e for i in ids for e in range(cells[i].size)],
-                          dtype=np.int64)
-        vals = self.initial_state(n_streams)
-        inputs = np.ascontiguousarray(raw.transpose(1, 2, 0))
         trace, overflow = run_program(
-            p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.arg_slot,
-            p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in, p.reg_size,
-            p.reg_q, p.reg_shift, p.reg_en, p.reg_en_step, p.reg_rst, p.reg_rst_step,
-            p.reg_init, p.in_slots, vals, inputs, record)
+            p.n_comb, p.valid, p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux,
+            p.arg_slot, p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in,
+            p.reg_size, p.reg_q, p.reg_shift, p.reg_en, p.reg_en_step, p.reg_rst,
+            p.reg_rst_step, p.reg_init, p.fold_state, p.fold_start, p.fold_t, p.fold_k,
+            p.in_slots, vals, cycle_inputs, record)
+        cells = self.hardware.cells
         counts = {}
         for step, n in zip(list(p.cell_ids) + list(p.reg_ids), overflow):
             if n:
-                counts[cells[step].name] = int(n)
+                name = cells[step].name
+                counts[name.removesuffix(".comb")] = counts.get(name, 0) + int(n)
+        return trace, counts
+
+    def cycle_inputs(self, raw: np.ndarray, n_cycles: int | None = None) -> np.ndarray:
+        """Step inputs [streams, steps, columns] -> what the hardware sees each cycle
+        [cycles, columns (+ valid), streams]: a step's inputs are applied for II cycles, its
+        valid bit is 1 in the first of them."""
+        steps = raw.shape[1]
+        if not self.timing.timed:
+            return np.ascontiguousarray(raw.transpose(1, 2, 0))
+        ii = self.timing.ii
+        n_cycles = n_cycles or (steps - 1) * ii + 1
+        cycle = np.arange(n_cycles)
+        step = np.minimum(cycle // ii, steps - 1)
+        x = np.empty((n_cycles, raw.shape[2] + 1, raw.shape[0]), np.int64)
+        x[:, :-1, :] = raw.transpose(1, 2, 0)[step]
+        x[:, -1, :] = ((cycle % ii == 0) & (cycle // ii < steps))[:, None]
+        return x
+
+    def _run_raw(self, raw: np.ndarray, ids: list[int]) -> Trace:
+        cells = self.circuit.cells
+        n_streams, n_steps, _ = raw.shape
+        hw = [self.present[i] for i in ids]
+        record = np.array([self.program.slot_of[h] + e for h in hw
+                           for e in range(self.hardware.cells[h].size)], dtype=np.int64)
+        finish = np.array([self.timing.finish[i] for i in ids for _ in range(cells[i].size)],
+                          dtype=np.int64)
+        ii = self.timing.ii
+        n_cycles = (n_steps - 1) * ii + int(finish.max(initial=0)) + 1
+        trace, counts = self._kernel(self.initial_state(n_streams),
+                                     self.cycle_inputs(raw, n_cycles), record)
+        # step k of a signal is the cycle k * II + its finish (= the cycle itself, untimed)
+        at = np.arange(n_steps)[:, None] * ii + finish[None, :]
+        data = trace[at, np.arange(len(record))[None, :], :]
         return Trace([cells[i].name for i in ids], [cells[i].size for i in ids],
-                     [cells[i].fmt for i in ids], trace.transpose(2, 0, 1), counts)
+                     [cells[i].fmt for i in ids], data.transpose(2, 0, 1), counts)
+
+    def run_cycles(self, inputs, record="all", *, raw_inputs: bool = False) -> Trace:
+        """Every cycle of the hardware (pipeline, balancing and valid registers included):
+        ``data[stream, cycle, column]`` over the hardware's signals matching ``record``."""
+        raw = np.asarray(inputs, np.int64) if raw_inputs else self.quantise_inputs(inputs)
+        if raw.ndim == 2:
+            raw = raw[None]
+        ids = select_signals(self.hardware, record)
+        hw = self.hardware.cells
+        record_slots = np.array([self.program.slot_of[h] + e for h in ids
+                                 for e in range(hw[h].size)], dtype=np.int64)
+        n_cycles = (raw.shape[1] - 1) * self.timing.ii + self.max_latency + 1
+        trace, counts = self._kernel(self.initial_state(raw.shape[0]),
+                                     self.cycle_inputs(raw, n_cycles), record_slots)
+        return Trace([hw[h].name for h in ids], [hw[h].size for h in ids],
+                     [hw[h].fmt for h in ids], trace.transpose(2, 0, 1), counts)

@@ -1,0 +1,215 @@
+"""Timing: when each value of a time step is valid, and the clocked circuit that makes it so.
+
+``analyse`` schedules every cell as soon as its operands are valid (ASAP), counting cycles from
+the cycle in which a time step's inputs are applied (offset 0). Sources (inputs, constants,
+registers) are valid at 0; a cell starts when its last operand is valid and finishes
+``latency`` cycles later, plus ``ceil(m*n / multipliers)`` cycles for a folded ``dot``. A state
+register must latch a step's value before the next step reads it: the initiation interval (II,
+cycles between time steps) is at least its input's finish + 1, and at least every folded dot's
+cycle count (its multipliers are busy that long).
+
+``expand`` turns the circuit into the hardware that runs it: ``latency`` becomes a chain of
+pipeline registers (the last one keeps the block's name, the combinational part is
+``NAME.comb``); an operand that is valid earlier than its reader starts is delayed by balancing
+registers (``NAME.d1``, ``NAME.d2``... shared by all readers); an input ``valid`` (1 in the cycle a
+step's inputs are applied) runs down a chain ``valid.d1``...; each state register latches only
+when the valid bit of its input says so; a folded dot is a state machine started by the valid
+bit of its operands. Values never change, only the cycle they appear in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..diagnostics import Diagnostics, SourceLoc
+from ..fixed import FixedFormat
+from .checks import combinational_order
+from .circuit import Cell, Circuit
+
+VALID_FMT = FixedFormat(1, 1, signed=False)
+
+
+@dataclass
+class Timing:
+    ii: int                          # cycles between time steps
+    min_ii: int                      # the least the design allows
+    start: dict[int, int]            # cell id -> cycle offset its operands are all valid
+    finish: dict[int, int]           # cell id -> cycle offset its value is valid
+    fold_cycles: dict[int, int]      # folded dot id -> cycles per result
+    written: dict[int, int] = field(default_factory=dict)   # reg -> offset it latches after
+    loop: list[int] = field(default_factory=list)   # the path limiting the II (cell ids)
+    loop_cycles: int = 0
+
+    @property
+    def timed(self) -> bool:
+        return any(self.finish.values()) or bool(self.fold_cycles) or self.ii > 1
+
+
+def fold_cycles(cell: Cell) -> int:
+    k = cell.params.get("multipliers")
+    if cell.op != "dot" or not k:
+        return 0
+    products = cell.params["w_raw"].size
+    return -(-products // k)
+
+
+def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
+    """Schedule the circuit; an II asked for (clock: ii) that the design cannot meet is an error."""
+    cells = circuit.cells
+    start = {c.id: 0 for c in cells}
+    finish = {c.id: 0 for c in cells}
+    folds = {}
+    for cid in circuit.order:
+        c = cells[cid]
+        start[cid] = max((finish[a] for a in (*c.args, *c.ctrl.values())), default=0)
+        t = fold_cycles(c)
+        if t:
+            folds[cid] = t
+        finish[cid] = start[cid] + t + c.params.get("latency", 0)
+    # A register is read by step k at the offsets its readers start and written at the edge
+    # after its input is valid: the next step may start once the write lands before its first
+    # read. Its step value is sampled at that first read (its "finish").
+    readers: dict[int, list[int]] = {r: [] for r in circuit.regs}
+    for cid in circuit.order:
+        for a in (*cells[cid].args, *cells[cid].ctrl.values()):
+            if a in readers:
+                readers[a].append(start[cid])
+    written = {}
+    min_ii, loop, loop_cycles, limit = 1, [], 0, None
+    for r in circuit.regs:
+        c = cells[r]
+        written[r] = max(finish[a] for a in (*c.args, *c.ctrl.values()))
+        finish[r] = min(readers[r], default=written[r])
+        need = written[r] - finish[r] + 1
+        if need > min_ii:
+            min_ii, limit = need, ("reg", r)
+    for cid, t in folds.items():
+        if t > min_ii:
+            min_ii, limit = t, ("fold", cid)
+    if limit and limit[0] == "reg":
+        loop = _critical_path(cells, finish, limit[1])
+        loop_cycles = min_ii
+    ii = circuit.clock.get("ii", min_ii)
+    timing = Timing(ii, min_ii, start, finish, folds, written, loop, loop_cycles)
+    if ii < min_ii:
+        diag = diag or Diagnostics()
+        loc = circuit.clock.get("loc", SourceLoc(circuit.path))
+        if limit[0] == "fold":
+            c = cells[limit[1]]
+            diag.error(loc, f"clock: ii {ii} is too short: dot '{c.name}' on "
+                       f"{c.params['multipliers']} multipliers takes {min_ii} cycles per time "
+                       f"step", [(c.loc, f"'{c.name}' is folded here")])
+        else:
+            reg = cells[limit[1]]
+            late = max((*reg.args, *reg.ctrl.values()), key=lambda a: finish[a])
+            what = next((k for k, v in reg.ctrl.items() if v == late), None)
+            path = " -> ".join(cells[p].name for p in loop)
+            notes = [(cells[p].loc, f"'{cells[p].name}' is valid at cycle {finish[p]} of the step")
+                     for p in loop]
+            head = (f"its {what} '{cells[late].name}' is valid only at cycle {finish[late]}"
+                    if what else f"the recurrence {path} -> {reg.name} takes {min_ii} cycles "
+                    f"(read at cycle {finish[reg.id]}, written after cycle {written[reg.id]})")
+            diag.error(loc, f"clock: ii {ii} is too short for register '{reg.name}': {head}, "
+                       f"so a time step can start only every {min_ii} cycles", notes)
+        diag.abort_if_errors()
+    return timing
+
+
+def _critical_path(cells: list[Cell], finish: dict[int, int], reg: int) -> list[int]:
+    """From the register (or another source) to its input, following the latest operand."""
+    path = []
+    cid = max((*cells[reg].args, *cells[reg].ctrl.values()), key=lambda a: finish[a])
+    while True:
+        path.append(cid)
+        c = cells[cid]
+        ops = (*c.args, *c.ctrl.values())
+        if c.op in ("input", "const", "reg") or not ops:
+            break
+        # on a tie prefer the register itself: the loop is what limits the II
+        cid = max(ops, key=lambda a: (finish[a], a == reg))
+    return path[::-1]
+
+
+def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
+    """The clocked circuit, and for every original cell the id presenting its value."""
+    src = circuit.cells
+    out: list[Cell] = []
+
+    def add(name, op, size, fmt, args=(), ctrl=None, params=None, loc=None) -> int:
+        cid = len(out)
+        out.append(Cell(cid, name, op, size, fmt, tuple(args), dict(ctrl or {}),
+                        dict(params or {}), loc or SourceLoc(circuit.path)))
+        return cid
+
+    now: dict[int, int] = {}        # original id -> new id presenting its value at its finish
+    chains: dict[int, list[int]] = {}
+
+    def delayed(a: int, at: int) -> int:
+        """Original a's value as it was at its finish, seen at cycle offset ``at``."""
+        if a >= 0 and src[a].op == "const":
+            return now[a]
+        # a register holds a step's value from its first read until it is written; later
+        # readers see it through balancing registers clocked from there
+        base = timing.written[a] if a in timing.written else timing.finish.get(a, 0)
+        if a in timing.written and at <= base:
+            return now[a]
+        chain = chains.setdefault(a, [now[a]])
+        name = "valid" if a < 0 else src[a].name
+        while len(chain) <= at - base:
+            prev = out[chain[-1]]
+            chain.append(add(f"{name}.d{len(chain)}", "reg", prev.size, prev.fmt,
+                             [chain[-1]], params=_reg_params(prev.size), loc=prev.loc))
+        return chain[at - base]
+
+    for i in circuit.inputs:
+        c = src[i]
+        now[i] = add(c.name, "input", c.size, c.fmt, loc=c.loc)
+    valid = add("valid", "input", 1, VALID_FMT)
+    now[-1] = valid
+    for k in circuit.consts:
+        now[k] = add(src[k].name, "const", src[k].size, src[k].fmt, params=src[k].params,
+                     loc=src[k].loc)
+    for r in circuit.regs:
+        now[r] = add(src[r].name, "reg", src[r].size, src[r].fmt, params=src[r].params,
+                     loc=src[r].loc)
+    for cid in circuit.order:
+        c = src[cid]
+        at = timing.start[cid]
+        args = [delayed(a, at) for a in c.args]
+        ctrl = {k: delayed(v, at) for k, v in c.ctrl.items()}
+        params = dict(c.params, valid=delayed(-1, at))   # overflow counts only on valid data
+        lat = params.pop("latency", 0)
+        fold = timing.fold_cycles.get(cid, 0)
+        if fold:
+            params.update(fold_cycles=fold, start=delayed(-1, at))
+        name = f"{c.name}.comb" if lat else c.name
+        cur = add(name, c.op, c.size, c.fmt, args, ctrl, params, c.loc)
+        for k in range(1, lat + 1):
+            cur = add(c.name if k == lat else f"{c.name}.p{k}", "reg", c.size, c.fmt, [cur],
+                      params=_reg_params(c.size), loc=c.loc)
+        now[cid] = cur
+    for r in circuit.regs:
+        c = src[r]
+        at = max(timing.finish[a] for a in (*c.args, *c.ctrl.values()))
+        reg = out[now[r]]
+        reg.args = (delayed(c.args[0], at),)
+        gate = delayed(-1, at)
+        reg.ctrl = {"enable": gate}
+        for key in ("enable", "reset"):
+            if key in c.ctrl:   # the user's control counts only in the cycle its step is valid
+                user = delayed(c.ctrl[key], at)
+                reg.ctrl[key] = add(f"{c.name}.{key}", "mul", 1 if out[user].size == 1 else c.size,
+                                    out[user].fmt, [gate, user], params={"latency": 0},
+                                    loc=c.loc)
+    diag = Diagnostics()
+    order = combinational_order(out, diag)
+    diag.abort_if_errors()
+    inputs = [now[i] for i in circuit.inputs] + [valid]
+    clocked = Circuit(circuit.name, circuit.doc, circuit.path, out, inputs,
+                      [now[o] for o in circuit.outputs], order,
+                      {c.name: c.id for c in out}, circuit.task, circuit.clock)
+    return clocked, now
+
+
+def _reg_params(size: int) -> dict:
+    import numpy as np
+    return {"init": np.zeros(size), "init_raw": np.zeros(size, np.int64)}

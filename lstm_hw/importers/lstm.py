@@ -1,0 +1,486 @@
+"""LSTM layers (PyTorch layout, plain numpy) -> a flat netlist and its weight file.
+
+A layer is a mapping (or a 4-tuple, in this order) of ``weight_ih`` (4H x in), ``weight_hh``
+(4H x H), ``bias_ih`` and ``bias_hh`` (4H each, optional, both added), the gate blocks in
+PyTorch's order i, f, g, o. A readout is a mapping (or a pair) of ``weight`` (out x H) and an
+optional ``bias`` (out): ``y = weight @ h + bias`` on the last layer's h, as ``nn.Linear``.
+
+Layer k (``lk_`` names) becomes, per time step (one clock cycle):
+
+    lk_zi, lk_zf, lk_zg, lk_zo   dot over [layer input, lk_h]: the gate rows of
+                                 [weight_ih | weight_hh], bias = bias_ih + bias_hh
+    lk_i, lk_f, lk_o             sigmoid;  lk_g  tanh
+    lk_c_write = lk_i * lk_g,  lk_c_keep = lk_f * lk_c,  lk_c_next = lk_c_write + lk_c_keep
+    lk_h_tanh = tanh(lk_c_next),  lk_h_next = lk_o * lk_h_tanh
+    lk_c, lk_h                   registers (init 0) latching lk_c_next, lk_h_next
+
+Layer k+1 reads ``lk_h_next`` (this step's h), so the whole stack advances once per cycle, and
+the readout (a ``dot``) reads the last layer's ``h_next``.
+
+Every part has a format set by a ``precision:`` glob (hls4ml-style): see ``ROLES``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..diagnostics import DataError
+from ..fixed import FixedFormat, FormatError, parse_format
+
+
+class ModelError(DataError, ValueError):
+    """Weights that do not make an LSTM (shapes, values, keys, files): exit status 2."""
+
+
+DEFAULT_FORMAT = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+GATES = ("i", "f", "g", "o")
+ACT_OF_GATE = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
+# hls4ml's defaults: 1024-entry tables; sigmoid over [-8, 8), tanh over [-4, 4)
+DEFAULT_ACTIVATIONS = {"sigmoid": {"table": {"size": 1024, "range": [-8, 8]}},
+                       "tanh": {"table": {"size": 1024, "range": [-4, 4]}}}
+
+# role -> (globs, what it is, whether its values lie in [-1, 1]); later rules win. "{out}" is
+# the readout's name, "{inputs}" stands for one rule per input.
+ROLES: dict[str, tuple[tuple[str, ...], str, bool]] = {
+    "weight": (("*_z?:weight",), "weights of the gate sums (rows of [weight_ih | weight_hh])",
+               False),
+    "bias": (("*_z?:bias",), "biases of the gate sums (bias_ih + bias_hh)", False),
+    "accum": (("*_z?:accum",), "accumulator of the gate sums (unset: exact sum, quantised once)",
+              False),
+    "gate_sum": (("*_z?",), "gate sums zi, zf, zg, zo (the activations' inputs)", False),
+    "gate": (("*_[ifo]",), "sigmoid gates i, f, o (in [0, 1])", True),
+    "candidate": (("*_g",), "cell input g = tanh(zg) (in [-1, 1])", True),
+    "cell": (("*_c*",), "cell state: c, c_next and the products i*g, f*c", False),
+    "hidden": (("*_h*",), "hidden state: tanh(c_next), h_next = o * tanh(c_next), h "
+               "(in [-1, 1])", True),
+    "readout_weight": (("{out}:weight",), "readout weights", False),
+    "readout_bias": (("{out}:bias",), "readout bias", False),
+    "readout_accum": (("{out}:accum",), "readout accumulator (unset: exact sum)", False),
+    "readout": (("{out}",), "readout output", False),
+    "input": (("{inputs}",), "inputs", False),
+}
+READOUT_ROLES = ("readout_weight", "readout_bias", "readout_accum", "readout")
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+# -- normalising the weights ----------------------------------------------------------------
+def _array(value, what: str, ndim: int) -> np.ndarray:
+    if hasattr(value, "detach"):            # a torch tensor, without importing torch
+        value = value.detach().cpu().double().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{what}: not an array of numbers ({exc})") from None
+    if ndim == 1 and arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != ndim:
+        raise ModelError(f"{what}: expected a {ndim}-D array, got shape {_shape(arr.shape)}")
+    if not np.all(np.isfinite(arr)):
+        raise ModelError(f"{what}: has a NaN or infinite value")
+    return arr
+
+
+def _shape(shape) -> str:
+    return " x ".join(map(str, shape)) if len(shape) else "scalar"
+
+
+def _fields(obj, names: tuple[str, ...], what: str, required: int) -> list:
+    if isinstance(obj, Mapping):
+        unknown = sorted(set(obj) - set(names))
+        if unknown:
+            raise ModelError(f"{what}: unexpected key '{unknown[0]}' (expected "
+                             f"{', '.join(names)})")
+        missing = [n for n in names[:required] if obj.get(n) is None]
+        if missing:
+            raise ModelError(f"{what}: missing '{missing[0]}'")
+        return [obj.get(n) for n in names]
+    if isinstance(obj, (tuple, list)) and required <= len(obj) <= len(names):
+        return list(obj) + [None] * (len(names) - len(obj))
+    raise ModelError(f"{what}: expected a mapping of {', '.join(names)} (or a tuple of them)")
+
+
+def normalise_layers(layers, readout=None):
+    """Check shapes; return ([(W_ih, W_hh, b) per layer], (W, b) or None) as float64."""
+    if isinstance(layers, Mapping) or not isinstance(layers, (list, tuple)) or not layers:
+        raise ModelError("layers: expected a non-empty list of layers")
+    out = []
+    n_in = None
+    for k, layer in enumerate(layers, 1):
+        what = f"layer {k}"
+        w_ih, w_hh, b_ih, b_hh = _fields(layer, ("weight_ih", "weight_hh", "bias_ih", "bias_hh"),
+                                         what, 2)
+        w_ih = _array(w_ih, f"{what} weight_ih", 2)
+        w_hh = _array(w_hh, f"{what} weight_hh", 2)
+        four_h = w_hh.shape[0]
+        if four_h % 4 or four_h == 0 or w_hh.shape != (four_h, four_h // 4):
+            raise ModelError(f"{what} weight_hh: expected 4H x H (gates i, f, g, o), got "
+                             f"{_shape(w_hh.shape)}")
+        hidden = four_h // 4
+        if w_ih.shape[0] != four_h or w_ih.shape[1] == 0:
+            raise ModelError(f"{what} weight_ih: expected {four_h} x inputs (4H x in, H = "
+                             f"{hidden} from weight_hh), got {_shape(w_ih.shape)}")
+        if n_in is not None and w_ih.shape[1] != n_in:
+            raise ModelError(f"{what} weight_ih: has {w_ih.shape[1]} inputs, but layer {k - 1} "
+                             f"has {n_in} units")
+        bias = np.zeros(four_h)
+        for name, b in (("bias_ih", b_ih), ("bias_hh", b_hh)):
+            if b is not None:
+                b = _array(b, f"{what} {name}", 1)
+                if b.shape != (four_h,):
+                    raise ModelError(f"{what} {name}: expected {four_h} values (4H), got "
+                                     f"{_shape(b.shape)}")
+                bias = bias + b
+        out.append((w_ih, w_hh, bias))
+        n_in = hidden
+    ro = None
+    if readout is not None:
+        w, b = _fields(readout, ("weight", "bias"), "readout", 1)
+        w = _array(w, "readout weight", 2) if np.ndim(_plain(w)) != 1 else \
+            _array(w, "readout weight", 1)[None, :]     # one output
+        if w.shape[1] != n_in or w.shape[0] == 0:
+            raise ModelError(f"readout weight: expected outputs x {n_in} (the last layer's "
+                             f"units), got {_shape(w.shape)}")
+        b = np.zeros(w.shape[0]) if b is None else _array(b, "readout bias", 1)
+        if b.shape != (w.shape[0],):
+            raise ModelError(f"readout bias: expected {w.shape[0]} values, got {_shape(b.shape)}")
+        ro = (w, b)
+    return out, ro
+
+
+def _plain(v):
+    return v.detach() if hasattr(v, "detach") else v
+
+
+def from_keras(kernel, recurrent_kernel, bias=None) -> dict:
+    """One Keras ``LSTM`` layer -> a layer in PyTorch layout.
+
+    Keras stores kernel (in x 4H), recurrent_kernel (H x 4H) and one bias (4H), the gate blocks
+    in the order i, f, c, o, where c is the candidate that PyTorch calls g: the same positions as
+    PyTorch's i, f, g, o, so the conversion is a transpose (and the one bias). Keras must have
+    used activation='tanh' and recurrent_activation='sigmoid' (Keras 2.3+ defaults).
+    """
+    k = _array(kernel, "keras kernel", 2)
+    r = _array(recurrent_kernel, "keras recurrent_kernel", 2)
+    four_h = r.shape[1]
+    if four_h % 4 or four_h == 0 or r.shape != (four_h // 4, four_h):
+        raise ModelError(f"keras recurrent_kernel: expected H x 4H, got {_shape(r.shape)}")
+    if k.shape[1] != four_h:
+        raise ModelError(f"keras kernel: expected inputs x {four_h} (in x 4H), got "
+                         f"{_shape(k.shape)}")
+    layer = {"weight_ih": k.T.copy(), "weight_hh": r.T.copy()}
+    if bias is not None:
+        b = _array(bias, "keras bias", 1)
+        if b.shape != (four_h,):
+            raise ModelError(f"keras bias: expected {four_h} values (4H), got {_shape(b.shape)}")
+        layer["bias_ih"] = b
+    return layer
+
+
+def from_keras_dense(kernel, bias=None) -> dict:
+    """A Keras ``Dense`` readout (kernel in x out) -> {weight: out x in, bias}."""
+    k = _array(kernel, "keras dense kernel", 2)
+    out = {"weight": k.T.copy()}
+    if bias is not None:
+        out["bias"] = _array(bias, "keras dense bias", 1)
+    return out
+
+
+# -- formats ----------------------------------------------------------------------------------
+def _bounded(fmt: FixedFormat) -> str:
+    """The default format's width, rounding and overflow, with the integer bits of [-1, 1]."""
+    bounded = FixedFormat(fmt.width, 2 if fmt.signed else 1, fmt.signed, fmt.rounding,
+                          fmt.saturation, min(fmt.saturation_bits, fmt.width))
+    return str(bounded)
+
+
+def _fmt(text, what: str) -> str:
+    if not isinstance(text, str):
+        raise ModelError(f"{what}: expected a format such as 'ap_fixed<16,6>', got {text!r}")
+    try:
+        parse_format(text)
+    except FormatError as exc:
+        raise ModelError(f"{what}: {exc}") from None
+    return text.strip()
+
+
+def resolve_precision(format: str, precision) -> tuple[dict[str, str | None], list]:
+    """(format per role, extra (glob, format) rules); defaults derive from ``format``."""
+    default = parse_format(_fmt(format, "format"))
+    roles: dict[str, str | None] = {}
+    for role, (_, _, bounded) in ROLES.items():
+        roles[role] = _bounded(default) if bounded else str(default)
+    roles["accum"] = roles["readout_accum"] = None
+    extra = []
+    for key, value in (precision or {}).items():
+        if key in ROLES:
+            roles[key] = None if value is None else _fmt(value, f"precision '{key}'")
+        elif isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_.*?\[\]!]+(:[a-z]+)?", key):
+            extra.append((key, _fmt(value, f"precision '{key}'")))
+        else:
+            raise ModelError(f"precision: '{key}' is neither a role ({', '.join(ROLES)}) nor a "
+                             "glob over block names")
+    return roles, extra
+
+
+# -- YAML text ---------------------------------------------------------------------------------
+def _scalar(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    s = str(v)
+    return s if IDENT.match(s) and s not in ("true", "false", "null", "yes", "no", "on", "off") \
+        else '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _flow(v) -> str:
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{_scalar(k)}: {_flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_flow(x) for x in v) + "]"
+    return _scalar(v)
+
+
+def _activation(spec, op: str) -> dict:
+    if spec is None or spec == "table":
+        return DEFAULT_ACTIVATIONS[op]
+    if spec == "exact":
+        return {"exact": True}
+    if isinstance(spec, Mapping) and len(spec) == 1 and next(iter(spec)) in ("table", "pwl",
+                                                                              "exact"):
+        return dict(spec)
+    raise ModelError(f"{op}: expected 'table', 'exact' or a mapping such as "
+                     "{'table': {'size': 1024, 'range': [-8, 8]}}")
+
+
+def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = DEFAULT_FORMAT,
+                    precision: Mapping | None = None, sigmoid="table", tanh="table",
+                    inputs="x", output: str = "y", weights_file: str | None = None,
+                    doc: str | None = None, task: Mapping | None = None,
+                    source: str = "", dtype=np.float64) -> tuple[str, dict[str, np.ndarray]]:
+    """A flat netlist for a stack of LSTM layers (and a readout): (YAML text, weight arrays).
+
+    layers, readout: see the module doc (PyTorch layout; torch tensors are accepted too).
+    format: the netlist's default format; the [-1, 1] roles (gates, candidate, hidden) default
+      to its width with 2 integer bits. precision: {role or GLOB[:PART]: format} on top (a role
+      set to None drops its rule); the roles are ``ROLES``.
+    sigmoid, tanh: 'table' (hls4ml's 1024-entry tables), 'exact', or the block's mapping,
+      e.g. {'table': {'size': 4096, 'range': [-8, 8]}} or {'pwl': {...}}.
+    inputs: one name (a vector input; a scalar if the network has one input) or a list of
+      scalar input names, one per input element. output: the readout's name (without a readout
+      the outputs are the last layer's h_next).
+    weights_file: the .npz the netlist reads (default NAME.npz); the arrays returned go there.
+    task: a ``task:`` mapping for ``lstm-hw check`` (tasks/memory.py: TASK_KEYS).
+    dtype: the dtype the weight arrays are stored in (float64 keeps them exact).
+    """
+    lay, ro = normalise_layers(layers, readout)
+    if not isinstance(name, str) or not name.strip() or "\n" in name:
+        raise ModelError(f"name: expected a one-line name, got {name!r}")
+    n_in = lay[0][0].shape[1]
+    if isinstance(inputs, str):
+        in_names = [inputs]
+        in_ports = {inputs: {"size": n_in}} if n_in > 1 else {inputs: None}
+    else:
+        in_names = list(inputs)
+        if len(in_names) != n_in:
+            raise ModelError(f"inputs: {len(in_names)} names for {n_in} input elements")
+        in_ports = {n: None for n in in_names}
+    for n in in_names + [output]:
+        if not isinstance(n, str) or not IDENT.match(n) or re.match(r"^l\d+_", n):
+            raise ModelError(f"'{n}' is not a usable signal name (letters, digits and _, not "
+                             "starting with a digit or 'l<number>_')")
+    if len(set(in_names + [output])) != len(in_names) + 1:
+        raise ModelError("input and output names must differ")
+    roles, extra = resolve_precision(format, precision)
+    acts = {"sigmoid": _activation(sigmoid, "sigmoid"), "tanh": _activation(tanh, "tanh")}
+    wfile = weights_file or f"{name}.npz"
+    if not isinstance(wfile, str) or "/" in wfile or "\\" in wfile or not wfile.endswith(".npz"):
+        raise ModelError(f"weights_file: expected a file name ending in .npz, got {wfile!r}")
+
+    arrays: dict[str, np.ndarray] = {}
+
+    def ref(key, arr):
+        arrays[key] = np.ascontiguousarray(arr, dtype=dtype)
+        return {"file": wfile, "key": key}
+
+    sizes = [n_in] + [w_hh.shape[1] for _, w_hh, _ in lay]
+    blocks: list[tuple[str | None, str, dict]] = []     # (comment, name, fields)
+    layer_in = list(in_names)
+    for k, (w_ih, w_hh, bias) in enumerate(lay, 1):
+        p = f"l{k}"
+        hidden = w_hh.shape[1]
+        comment = (f"layer {k}: {sizes[k - 1]} inputs -> {hidden} units (gate rows of "
+                   f"[weight_ih | weight_hh] over [{', '.join(layer_in)}, {p}_h])")
+        for gi, gate in enumerate(GATES):
+            rows = slice(gi * hidden, (gi + 1) * hidden)
+            w = np.concatenate([w_ih[rows], w_hh[rows]], axis=1)
+            blocks.append((comment, f"{p}_z{gate}", {
+                "op": "dot", "in": layer_in + [f"{p}_h"],
+                "weights": ref(f"{p}_W_{gate}", w), "bias": ref(f"{p}_b_{gate}", bias[rows])}))
+            comment = None
+        for gi, gate in enumerate(GATES):
+            op = ACT_OF_GATE[gate]
+            blocks.append(("the gates: i, f, o = sigmoid; the cell input g = tanh" if gi == 0
+                           else None, f"{p}_{gate}", {"op": op, "in": f"{p}_z{gate}",
+                                                       **acts[op]}))
+        blocks += [
+            ("the cell state: c_next = f * c + i * g", f"{p}_c_write",
+             {"op": "mul", "in": [f"{p}_i", f"{p}_g"]}),
+            (None, f"{p}_c_keep", {"op": "mul", "in": [f"{p}_f", f"{p}_c"]}),
+            (None, f"{p}_c_next", {"op": "add", "in": [f"{p}_c_write", f"{p}_c_keep"]}),
+            (None, f"{p}_c", {"op": "reg", "in": f"{p}_c_next", "init": 0}),
+            ("the hidden state: h_next = o * tanh(c_next)", f"{p}_h_tanh",
+             {"op": "tanh", "in": f"{p}_c_next", **acts["tanh"]}),
+            (None, f"{p}_h_next", {"op": "mul", "in": [f"{p}_o", f"{p}_h_tanh"]}),
+            (None, f"{p}_h", {"op": "reg", "in": f"{p}_h_next", "init": 0}),
+        ]
+        layer_in = [f"{p}_h_next"]
+    last = layer_in[0]
+    if ro is not None:
+        w, b = ro
+        blocks.append((f"readout: {w.shape[0]} output{'s' if w.shape[0] > 1 else ''} = weight "
+                       f"@ {last} + bias", output, {"op": "dot", "in": last,
+                                                    "weights": ref(f"{output}_W", w),
+                                                    "bias": ref(f"{output}_b", b)}))
+        outputs = [output]
+    else:
+        outputs = [last]
+
+    # precision rules, in order (later rules win)
+    rules: list[tuple[str | None, str, str]] = []   # (comment, glob, format)
+    for role, (globs, what, _) in ROLES.items():
+        if ro is None and role in READOUT_ROLES:
+            continue
+        fmt = roles[role]
+        expanded = []
+        for g in globs:
+            if g == "{inputs}":
+                expanded += in_names
+            else:
+                expanded.append(g.replace("{out}", output))
+        for g in expanded:
+            rules.append((f"{role}: {what}", g, fmt))
+    for g, fmt in extra:
+        rules.append(("set by the caller", g, fmt))
+
+    text = _header(name, lay, ro, sizes, in_names, outputs, wfile, roles, acts, source)
+    lines = [text, "lstm_hw: 1", f"name: {_scalar(name)}"]
+    default_doc = (f"{len(lay)}-layer LSTM ({' -> '.join(map(str, sizes))}"
+                   f"{f' -> readout {ro[0].shape[0]}' if ro else ''}), PyTorch gate order "
+                   "i, f, g, o; one time step per cycle")
+    lines.append(f"doc: {_scalar(doc or default_doc)}")
+    lines.append(f"format: {_scalar(str(parse_format(format)))}")
+    lines.append("")
+    lines.append("# Formats by role, most specific last (the same GLOB[:PART] syntax as "
+                 "--precision).")
+    lines.append("precision:")
+    seen_comment = None
+    for comment, glob, fmt in rules:
+        if comment != seen_comment:
+            lines.append(f"  # {comment}")
+            seen_comment = comment
+        if fmt is None:
+            lines.append(f"  # {_scalar(glob)}: \"ap_fixed<32,12,AP_RND_CONV,AP_SAT>\"")
+        else:
+            lines.append(f"  {_scalar(glob)}: {_scalar(fmt)}")
+    lines.append("")
+    lines.append("inputs: " + _flow(in_ports) if any(v for v in in_ports.values())
+                 else "inputs: " + _flow(list(in_ports)))
+    lines.append("outputs: " + _flow(outputs))
+    if task:
+        lines.append("task: " + _flow(dict(task)))
+    lines.append("")
+    lines.append("blocks:")
+    width = max(len(n) for _, n, _ in blocks) + 1
+    for comment, bname, fields in blocks:
+        if comment:
+            lines.append(f"  # {comment}")
+        lines.append(f"  {(bname + ':').ljust(width)} {_flow(fields)}")
+    return "\n".join(lines) + "\n", arrays
+
+
+def _header(name, lay, ro, sizes, in_names, outputs, wfile, roles, acts, source) -> str:
+    n_params = sum(a.size + b.size + c.size for a, b, c in lay) + \
+        (ro[0].size + ro[1].size if ro else 0)
+    shape = " -> ".join([f"input {len(in_names) if len(in_names) > 1 else sizes[0]}"] +
+                        [f"l{k} {h} units" for k, h in enumerate(sizes[1:], 1)] +
+                        ([f"readout {ro[0].shape[0]}"] if ro else []))
+    act = ", ".join(f"{op} " + (f"table of {v['table'].get('size', 1024)} entries over "
+                                f"{v['table'].get('range', [-8, 8])}" if "table" in v else
+                                "pwl" if "pwl" in v else "exact")
+                    for op, v in acts.items())
+    out = [
+        f"# {name}: an LSTM network (PyTorch nn.LSTM layout) as a flat circuit.",
+        "# Generated by lstm_hw.importers.lstm_to_netlist"
+        + (f" from {source}" if source else "") + f"; the weights are in {wfile}.",
+        "#",
+        f"# Shape: {shape} ({n_params} parameters); inputs {', '.join(in_names)}, "
+        f"outputs {', '.join(outputs)}.",
+        "# Each layer k (names lk_...), per time step, gate order i, f, g, o as in PyTorch:",
+        "#   lk_zX  = W_X @ [layer input, lk_h] + b_X  for X in i, f, g, o, where W_X holds gate",
+        "#            X's rows of [weight_ih | weight_hh] and b_X = bias_ih + bias_hh (npz keys",
+        "#            lk_W_X, lk_b_X)",
+        "#   lk_i, lk_f, lk_o = sigmoid(lk_zi, lk_zf, lk_zo);  lk_g = tanh(lk_zg)",
+        "#   lk_c_next = lk_f * lk_c + lk_i * lk_g;  lk_h_next = lk_o * tanh(lk_c_next)",
+        "#   lk_c, lk_h: registers (init 0) that latch c_next and h_next for the next step.",
+        "# Layer k+1 reads lk_h_next (this step's h): one time step is one clock cycle for the",
+        "# whole stack (latency 0, initiation interval 1)"
+        + (f"; the readout {outputs[0]} = weight @ h + bias reads the last layer's h_next."
+           if ro else "."),
+        f"# Activations: {act}.",
+        "# Formats: see precision: below; change them there or with --precision GLOB[:PART]=FMT.",
+        "# With float64 weights in the npz, `lstm_hw.run_reference` reproduces PyTorch in float64.",
+    ]
+    return "\n".join(out) + "\n"
+
+
+# -- files ---------------------------------------------------------------------------------------
+def write_netlist(path, layers, readout=None, *, name: str | None = None, dtype=np.float64,
+                  **kwargs) -> tuple[Path, Path]:
+    """Write NAME.yaml and NAME.npz (the weights) at ``path`` (whole or not at all).
+
+    ``path`` is the .yaml file; the weights go next to it, with the same stem and .npz. Other
+    keyword arguments are those of :func:`lstm_to_netlist`. Returns (yaml path, npz path).
+    """
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise ModelError(f"{path}: the netlist file name must end in .yaml or .yml")
+    if not path.parent.is_dir():
+        raise ModelError(f"{path}: the folder '{path.parent}' does not exist")
+    npz = path.with_suffix(".npz")
+    text, arrays = lstm_to_netlist(layers, readout, name=name or path.stem,
+                                   weights_file=npz.name, dtype=dtype, **kwargs)
+    tmps = []
+    try:
+        for target, write in ((npz, lambda fh: np.savez(fh, **arrays)),
+                              (path, lambda fh: fh.write(text.encode("utf-8")))):
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            tmps.append((tmp, target))
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+        for tmp, target in tmps:
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot write: {exc}") from None
+    finally:
+        for tmp, _ in tmps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return path, npz
+
+
+def n_parameters(layers, readout=None) -> int:
+    lay, ro = normalise_layers(layers, readout)
+    return sum(a.size + b.size + c.size for a, b, c in lay) + \
+        (ro[0].size + ro[1].size if ro else 0)
+
+
+__all__ = ["DEFAULT_FORMAT", "ModelError", "ROLES", "from_keras", "from_keras_dense",
+           "lstm_to_netlist", "normalise_layers", "write_netlist"]
