@@ -9,7 +9,6 @@ import sys
 
 from . import load
 from .diagnostics import DataError, UserError
-from .fixed import to_decimal
 
 
 def _netlist_options(p: argparse.ArgumentParser) -> None:
@@ -51,46 +50,9 @@ def cmd_info(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .report.csvio import atomic_write, read_inputs, write_rows
-    from .sim.reference import run_reference
-    from .sim.simulator import Simulator
-    circuit = _load(args)
-    x = read_inputs(args.input, circuit.input_columns())
-    record = list(circuit.cells[i].name for i in circuit.outputs)
-    if args.signals:
-        from .sim.simulator import select_signals
-        try:
-            extra = select_signals(circuit, args.signals)
-        except KeyError as exc:
-            raise DataError(f"--signals: {exc.args[0]}") from None
-        record += [circuit.cells[i].name for i in extra if circuit.cells[i].name not in record]
-    if args.float:
-        trace = run_reference(circuit, x, record)
-        columns = [v for v in trace.data[0]]
-        rows = [[t + 1, *(repr(float(v)) for v in row)] for t, row in enumerate(columns)]
-    else:
-        sim = Simulator(circuit)
-        try:
-            raw = sim.quantise_inputs(x)
-        except DataError as exc:
-            if exc.step is None:
-                raise
-            raise DataError(f"{args.input}:{exc.step + 2}: error: column '{exc.column}': "
-                            f"{exc.detail}") from None
-        trace = sim.run(raw, record, raw_inputs=True)
-        fracs = [f.frac for f, n in zip(trace.formats, trace.sizes) for _ in range(n)]
-        rows = [[t + 1, *(to_decimal(v, fr) for v, fr in zip(row, fracs))]
-                for t, row in enumerate(trace.data[0])]
-        for name, count in trace.overflow.items():
-            print(f"warning: '{name}' overflowed its format {count} time"
-                  f"{'s' if count > 1 else ''}", file=sys.stderr)
-    header = ["step"] + [n if size == 1 else f"{n}[{k}]"
-                         for n, size in zip(trace.names, trace.sizes) for k in range(size)]
-    if args.output:
-        with atomic_write(args.output) as fh:
-            write_rows(fh, header, rows)
-    else:
-        write_rows(sys.stdout, header, rows)
+    from .report.runs import RunRequest, run_csv
+    run_csv(_load(args), RunRequest(args.input, args.output, args.float, args.signals,
+                                    args.per_cycle, args.vcd))
     return 0
 
 
@@ -131,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT.csv", help="write here (default: stdout)")
     p.add_argument("--float", action="store_true", help="run the float reference instead")
     p.add_argument("--signals", action="append", metavar="GLOB",
-                   help="also write these signals (repeatable)")
+                   help="also write these signals, and only these in --vcd (repeatable)")
+    p.add_argument("--per-cycle", action="store_true",
+                   help="one row per clock cycle (valid bits, pipeline registers) instead of "
+                        "one per time step")
+    p.add_argument("--vcd", metavar="FILE", help="write the waveforms of every cycle (VCD)")
     _netlist_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -145,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "task: tolerance, else 0.5)")
     _netlist_options(p)
     p.set_defaults(func=cmd_check)
+
+    from .importers.command import add_import_parser   # lstm-hw import (torch stays optional)
+    add_import_parser(sub)
     return parser
 
 

@@ -86,7 +86,7 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
         if t > min_ii:
             min_ii, limit = t, ("fold", cid)
     if limit and limit[0] == "reg":
-        loop = _critical_path(cells, finish, limit[1])
+        loop = loop_path(cells, finish, limit[1])
         loop_cycles = min_ii
     ii = circuit.clock.get("ii", min_ii)
     timing = Timing(ii, min_ii, start, finish, folds, written, loop, loop_cycles)
@@ -114,18 +114,29 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
     return timing
 
 
-def _critical_path(cells: list[Cell], finish: dict[int, int], reg: int) -> list[int]:
-    """From the register (or another source) to its input, following the latest operand."""
+def loop_path(cells: list[Cell], finish: dict[int, int], reg: int) -> list[int]:
+    """The register's recurrence: from the register through the cells that depend on it to its
+    input, following the latest such operand (the latest operand at all where none does)."""
+    on_loop = {reg}
+    changed = True   # cells need not be in order here: grow to a fixed point
+    while changed:
+        changed = False
+        for c in cells:
+            if c.id not in on_loop and c.op != "reg" and any(
+                    a in on_loop for a in (*c.args, *c.ctrl.values())):
+                on_loop.add(c.id)
+                changed = True
     path = []
-    cid = max((*cells[reg].args, *cells[reg].ctrl.values()), key=lambda a: finish[a])
+    cid = reg
     while True:
-        path.append(cid)
-        c = cells[cid]
-        ops = (*c.args, *c.ctrl.values())
-        if c.op in ("input", "const", "reg") or not ops:
+        ops = (*cells[cid].args, *cells[cid].ctrl.values())
+        if (cid != reg and cells[cid].op in ("input", "const", "reg")) or not ops:
             break
-        # on a tie prefer the register itself: the loop is what limits the II
-        cid = max(ops, key=lambda a: (finish[a], a == reg))
+        looped = [a for a in ops if a in on_loop]
+        cid = max(looped or ops, key=lambda a: (finish[a], a == reg))
+        path.append(cid)
+        if cid == reg:
+            break
     return path[::-1]
 
 

@@ -9,6 +9,29 @@ from .params import parameter_errors
 from .table import render_table
 
 
+def render_timing(circuit: Circuit) -> list[str]:
+    """Latency of each output, the initiation interval and what limits it, as paths of cells."""
+    from ..compile.timing import analyse, loop_path
+    t = analyse(circuit)
+    cells = circuit.cells
+    lat = ", ".join(f"{cells[o].name} {t.finish[o]}" for o in circuit.outputs)
+    lines = [f"timing: one clock; output latency (cycles from a step's inputs to the output "
+             f"being valid): {lat}",
+             f"  initiation interval: {t.ii} cycle{'s' if t.ii > 1 else ''} between time steps "
+             f"(the design allows {t.min_ii})"]
+    for r in circuit.regs:
+        path = " -> ".join(cells[p].name for p in loop_path(cells, t.finish, r))
+        lines.append(f"  recurrence through '{cells[r].name}': read at cycle {t.finish[r]}, "
+                     f"written after cycle {t.written[r]}: {t.written[r] - t.finish[r] + 1} "
+                     f"cycle{'s' if t.written[r] - t.finish[r] else ''} ({path} -> "
+                     f"{cells[r].name})")
+    for cid, n in t.fold_cycles.items():
+        c = cells[cid]
+        lines.append(f"  folded '{c.name}': {c.params['w_raw'].size} products on "
+                     f"{c.params['multipliers']} multipliers, {n} cycles per result")
+    return lines
+
+
 def render_info(circuit: Circuit) -> str:
     cells = circuit.cells
     ops = Counter(c.op for c in cells)
@@ -22,8 +45,7 @@ def render_info(circuit: Circuit) -> str:
     regs = [cells[r] for r in circuit.regs]
     lines.append("registers: " + (", ".join(f"{r.name}[{r.size}] <- {cells[r.args[0]].name}"
                                              for r in regs) or "none"))
-    lines.append("timing: one clock; combinational between registers: latency 0 cycles "
-                 "(outputs valid in the cycle of their inputs), initiation interval 1")
+    lines += render_timing(circuit)
     lines += ["", "signals:"]
     rows = []
     for c in cells:

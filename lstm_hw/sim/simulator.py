@@ -192,6 +192,13 @@ class Simulator:
         return Trace([cells[i].name for i in ids], [cells[i].size for i in ids],
                      [cells[i].fmt for i in ids], data.transpose(2, 0, 1), counts)
 
+    def valid_cycles(self, cid: int, n_steps: int, n_cycles: int) -> np.ndarray:
+        """0/1 per cycle: 1 where signal cid holds the value of a time step."""
+        bits = np.zeros(n_cycles, np.int64)
+        at = np.arange(n_steps) * self.timing.ii + self.timing.finish[cid]
+        bits[at[at < n_cycles]] = 1
+        return bits
+
     def run_cycles(self, inputs, record="all", *, raw_inputs: bool = False) -> Trace:
         """Every cycle of the hardware (pipeline, balancing and valid registers included):
         ``data[stream, cycle, column]`` over the hardware's signals matching ``record``."""
