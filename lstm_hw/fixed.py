@@ -54,8 +54,6 @@ class FixedFormat:
     def __post_init__(self):
         if not isinstance(self.width, int) or not 1 <= self.width <= MAX_WIDTH:
             raise FormatError(f"width must be an integer from 1 to {MAX_WIDTH}, got {self.width}")
-        if self.signed and self.width < 2 and self.saturation != "AP_WRAP":
-            pass  # ap_fixed<1,...> is legal in HLS; nothing special to check
         if not isinstance(self.integer, int) or abs(self.integer) > 64:
             raise FormatError(f"integer bits must be an integer within +-64, got {self.integer}")
         if self.rounding not in ROUNDING_MODES:
@@ -64,6 +62,9 @@ class FixedFormat:
         if self.saturation not in OVERFLOW_MODES:
             raise FormatError(f"unknown overflow mode '{self.saturation}' "
                               f"(expected one of {', '.join(OVERFLOW_MODES)})")
+        if not self.signed and self.saturation == "AP_WRAP_SM":
+            raise FormatError("ap_ufixed does not support AP_WRAP_SM (sign-magnitude wrapping "
+                              "needs a sign; HLS refuses it too)")
         if not 0 <= self.saturation_bits <= self.width:
             raise FormatError(f"saturation bits must be from 0 to the width {self.width}, "
                               f"got {self.saturation_bits}")
@@ -282,10 +283,10 @@ def quantise_floats(values: np.ndarray, fmt: FixedFormat) -> tuple[np.ndarray, n
 
     Non-finite values are refused: they have no fixed-point meaning.
     """
-    x = np.ascontiguousarray(values, dtype=np.float64)
+    x = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(x)):
         raise ValueError("NaN or infinite value cannot be quantised")
-    raw, over = _quantise_floats(x, fmt.frac, *fmt.codes())
+    raw, over = _quantise_floats(np.ascontiguousarray(x.ravel()), fmt.frac, *fmt.codes())
     return raw.reshape(x.shape), over.reshape(x.shape)
 
 

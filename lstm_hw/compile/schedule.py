@@ -22,7 +22,8 @@ format (``reg_q``, ``reg_shift``) into ``reg_out[r]``, unless ``reg_en`` is set 
 ``reg_rst`` set and non-zero loads ``ints[reg_init[r] + e]`` instead (synchronous reset).
 ``initial`` holds every slot's value before the first cycle (constants, register inits).
 
-A step's ``valid[i]`` is the slot of the valid bit of the data it computes (-1: always valid);
+A step's ``valid[i]`` is the slot of the valid bit of the data it computes (a slot holding 1
+where the data is always valid);
 overflow is counted only on valid data. Folded dots (timing.py) are sequential units that run at
 the clock edge after the registers' next values are taken: unit u, started when
 ``fold_start[u]`` is non-zero, captures its operands and works ``fold_k[u]`` products a cycle
@@ -78,6 +79,7 @@ class Program:
     reg_size: np.ndarray
     reg_q: np.ndarray
     reg_shift: np.ndarray
+    reg_plain: np.ndarray       # 1: same format in and out, no controls: latching is a copy
     reg_en: np.ndarray
     reg_en_step: np.ndarray
     reg_rst: np.ndarray
@@ -131,11 +133,14 @@ def lower(circuit: Circuit) -> Program:
     for cid in folds:   # count, busy, accumulators, operand copies
         fold_state.append(n)
         n += 2 + cells[cid].size + sum(cells[a].size for a in cells[cid].args)
+    one = n            # a slot that always holds 1: the valid bit of untimed data
+    n += 1
     initial = np.zeros(n, np.int64)
+    initial[one] = 1
     valid = []
     for cid in [c for c in circuit.order if c not in folds] + folds:
         c = cells[cid]
-        valid.append(int(slot_of[c.params["valid"]]) if "valid" in c.params else NO_SLOT)
+        valid.append(int(slot_of[c.params["valid"]]) if "valid" in c.params else one)
         wf = work_frac(c, cells)
         a0, par, aux = len(args), len(ints), [0] * 9
         shift = wf - c.fmt.frac
@@ -239,6 +244,7 @@ def lower(circuit: Circuit) -> Program:
         reg_in=i64([slot_of[r.args[0]] for r in regs]), reg_size=i64([r.size for r in regs]),
         reg_q=i64([r.fmt.codes() for r in regs], 5),
         reg_shift=i64([cells[r.args[0]].fmt.frac - r.fmt.frac for r in regs]),
+        reg_plain=i64([cells[r.args[0]].fmt == r.fmt and not r.ctrl for r in regs]),
         reg_en=i64([ctrl(r, "enable")[0] for r in regs]),
         reg_en_step=i64([ctrl(r, "enable")[1] for r in regs]),
         reg_rst=i64([ctrl(r, "reset")[0] for r in regs]),

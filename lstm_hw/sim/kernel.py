@@ -22,7 +22,7 @@ from ..fixed import quantise_float, requantise
 @njit(cache=True)
 def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, arg_slot,
                 arg_step, arg_shift, arg_sign, ints, reg_out, reg_in, reg_size, reg_q, reg_shift,
-                reg_en, reg_en_step, reg_rst, reg_rst_step, reg_init, fold_state, fold_start,
+                reg_plain, reg_en, reg_en_step, reg_rst, reg_rst_step, reg_init, fold_state, fold_start,
                 fold_t, fold_k, in_slots, vals, inputs, record):
     """Run ``inputs`` [cycles, input elements, streams] from state ``vals`` [slots, streams].
 
@@ -36,7 +36,6 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
     trace = np.empty((n_cycles, record.shape[0], n_streams), np.int64)
     overflow = np.zeros(n_steps + n_regs, np.int64)
     acc = np.empty(n_streams, np.int64)
-    gate = np.ones(n_streams, np.int64)
     reg_total = 0
     for r in range(n_regs):
         reg_total += reg_size[r]
@@ -49,9 +48,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
 
         for i in range(n_comb):
             o = op[i]
-            if valid[i] >= 0:   # overflow counts only on valid data
-                for s in range(n_streams):
-                    gate[s] = 1 if vals[valid[i], s] != 0 else 0
+            vs = valid[i]   # overflow counts only on valid data
             base = out[i]
             m = size[i]
             qq, oo, w, sg, nb = q[i, 0], q[i, 1], q[i, 2], q[i, 3], q[i, 4]
@@ -78,7 +75,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         for s in range(n_streams):
                             v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                             vals[base + e, s] = v
-                            ovf += f * gate[s]
+                            ovf += f * (vals[vs, s] != 0)
                     else:
                         aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
                         b = ints[p + m * n + e]
@@ -92,11 +89,11 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                                 prod, f1 = requantise(wt * vals[src, s], ps, aq, ao, aw, asg, anb)
                                 total, f2 = requantise(acc[s] + prod, 0, aq, ao, aw, asg, anb)
                                 acc[s] = total
-                                ovf += (f1 + f2) * gate[s]
+                                ovf += (f1 + f2) * (vals[vs, s] != 0)
                         for s in range(n_streams):
                             v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                             vals[base + e, s] = v
-                            ovf += f * gate[s]
+                            ovf += f * (vals[vs, s] != 0)
             elif o == OP_ADD:
                 for e in range(m):
                     for s in range(n_streams):
@@ -113,7 +110,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                     for s in range(n_streams):
                         v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f * (vals[vs, s] != 0)
             elif o == OP_MUL:
                 for e in range(m):
                     src = arg_slot[a0] + e * arg_step[a0]
@@ -126,7 +123,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                     for s in range(n_streams):
                         v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f * (vals[vs, s] != 0)
             elif o == OP_TABLE:
                 ta, tb, tc, trunc, tsize = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
                 for e in range(m):
@@ -158,7 +155,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         v, f = requantise(((slope * x) << x_shift) + (icpt << c_shift),
                                           sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f * (vals[vs, s] != 0)
             elif o == OP_EXACT_SIGMOID or o == OP_EXACT_TANH:
                 in_frac, out_frac = aux[i, 0], aux[i, 1]
                 for e in range(m):
@@ -173,7 +170,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                             y = 1.0 / (1.0 + math.exp(-x))
                         v, f = quantise_float(y, out_frac, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f * (vals[vs, s] != 0)
             elif o == OP_COPY:
                 for e in range(m):
                     k = a0 + e
@@ -182,7 +179,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                     for s in range(n_streams):
                         v, f = requantise(vals[src, s], rs, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f * (vals[vs, s] != 0)
             elif o == OP_MUX:
                 sel_slot, sel_step, sel_frac = aux[i, 0], aux[i, 1], aux[i, 2]
                 n_in = a1 - a0
@@ -198,10 +195,8 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         src = arg_slot[a0 + k] + e * arg_step[a0 + k]
                         v, f = requantise(vals[src, s], arg_shift[a0 + k], qq, oo, w, sg, nb)
                         vals[base + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f * (vals[vs, s] != 0)
             overflow[i] += ovf
-            if valid[i] >= 0:
-                gate[:] = 1
 
         for k in range(record.shape[0]):
             for s in range(n_streams):
@@ -211,6 +206,12 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
         for r in range(n_regs):
             qq, oo, w, sg, nb = reg_q[r, 0], reg_q[r, 1], reg_q[r, 2], reg_q[r, 3], reg_q[r, 4]
             ovf = 0
+            if reg_plain[r]:   # a pipeline or balancing register: a copy
+                for e in range(reg_size[r]):
+                    for s in range(n_streams):
+                        nxt[row + e, s] = vals[reg_in[r] + e, s]
+                row += reg_size[r]
+                continue
             for e in range(reg_size[r]):
                 for s in range(n_streams):
                     if reg_rst[r] >= 0 and vals[reg_rst[r] + e * reg_rst_step[r], s] != 0:
@@ -220,7 +221,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                     else:
                         v, f = requantise(vals[reg_in[r] + e, s], reg_shift[r], qq, oo, w, sg, nb)
                         nxt[row + e, s] = v
-                        ovf += f * gate[s]
+                        ovf += f
             overflow[n_steps + r] += ovf
             row += reg_size[r]
         for u in range(fold_t.shape[0]):

@@ -147,7 +147,7 @@ class Simulator:
         trace, overflow = run_program(
             p.n_comb, p.valid, p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux,
             p.arg_slot, p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in,
-            p.reg_size, p.reg_q, p.reg_shift, p.reg_en, p.reg_en_step, p.reg_rst,
+            p.reg_size, p.reg_q, p.reg_shift, p.reg_plain, p.reg_en, p.reg_en_step, p.reg_rst,
             p.reg_rst_step, p.reg_init, p.fold_state, p.fold_start, p.fold_t, p.fold_k,
             p.in_slots, vals, cycle_inputs, record)
         cells = self.hardware.cells
