@@ -4,7 +4,7 @@ One clock period is 10 time units (1 ns each): ``clk`` rises at 10 * cycle, when
 their new values, and falls halfway. Every fixed-point signal is a bit vector of its width
 holding its raw two's complement bits, named ``NAME__FORMAT`` so the reader knows how to scale it
 (GTKWave: Data Format > Fixed Point Shift by F). Hierarchical names (``in_gate.comb``,
-``valid.d2``) become scopes. Each output also gets ``NAME.valid``: 1 in the cycles its value
+``valid.d2``) become scopes. Each output also gets ``NAME_valid``: 1 in the cycles its value
 belongs to a time step.
 """
 from __future__ import annotations
