@@ -11,6 +11,7 @@ The phases, each reporting all of its errors before the next starts:
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -40,11 +41,27 @@ def elaborate(design: Design, options: Options | None = None) -> Circuit:
     return _Elaborator(design, options or Options()).run()
 
 
+class _OriginDiagnostics(Diagnostics):
+    """Diagnostics that also point at the instances a block inside a module came from."""
+
+    def __init__(self, origins: dict):
+        super().__init__()
+        self.origins = origins
+
+    def abort_if_errors(self) -> None:
+        for d in self.items:
+            for name in re.findall(r"'([A-Za-z_][\w.]*)'", d.message):
+                if name in self.origins:
+                    d.notes += [n for n in self.origins[name] if n not in d.notes]
+                    break
+        super().abort_if_errors()
+
+
 class _Elaborator:
     def __init__(self, design: Design, options: Options):
         self.d = design
         self.opt = options
-        self.diag = Diagnostics()
+        self.diag = _OriginDiagnostics(design.origins)
         self.names: dict[str, int] = {}
         self.cells: list[Cell] = []
         self.blocks: dict[int, Block] = {}
@@ -164,8 +181,9 @@ class _Elaborator:
                         f"{spec.min_in} to {spec.max_in}")
                 where = (block.inputs[spec.max_in].loc if spec.max_in is not None and
                          n > spec.max_in else block.inputs[0].loc if block.inputs else block.op_loc)
+                one = spec.min_in == 1 and spec.max_in in (1, None)
                 self.diag.error(where, f"{what}: op '{cell.op}' takes {want} input"
-                                f"{'s' if spec.max_in != 1 else ''} in 'in', got {n}")
+                                f"{'' if one else 's'} in 'in', got {n}")
             ids = [self.lookup(r.name, r.loc, what) for r in block.inputs]
             args[cid] = [i for i in ids if i is not None]
             ctrls[cid] = {}
@@ -389,7 +407,7 @@ class _Elaborator:
                    not isinstance(v, (int, float))]
             if bad:
                 self.diag.error(block.loc_of(key), f"{what}: '{key}' must be numbers, got "
-                                f"{bad[0]!r}")
+                                f"{bad[0]!r}{_yaml_number_hint(bad[0])}")
                 return None
             try:
                 arr = np.array(value, dtype=np.float64)
@@ -577,6 +595,18 @@ def _range(value) -> tuple[Fraction, Fraction]:
     if not isinstance(value, list) or len(value) != 2:
         raise ValueError("'range' must be [lo, hi]")
     return luts.exact_number(value[0]), luts.exact_number(value[1])
+
+
+def _yaml_number_hint(value) -> str:
+    """PyYAML (YAML 1.1) reads 1e-3 as text: a float needs a '.' before its exponent."""
+    if not isinstance(value, str) or "." in value or "e" not in value.lower():
+        return ""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    mantissa, exponent = value.lower().split("e", 1)
+    return f" (YAML reads {value} as text: write {mantissa}.0e{exponent})"
 
 
 def _flat(value):

@@ -12,34 +12,50 @@ from pathlib import Path
 import yaml
 
 from ..diagnostics import Diagnostics, NetlistError, Diagnostic, SourceLoc, did_you_mean
-from .schema import FORMAT_VERSION, Block, Design, Param, Port, PrecisionRule, Ref
+from .modules import PARAM_REF, flatten
+from .schema import (FORMAT_VERSION, Block, Design, Instance, Module, Param, Port,
+                     PrecisionRule, Ref)
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs", "blocks", "task",
-            "clock")
+            "clock", "modules", "import")
+MODULE_KEYS = ("doc", "params", "inputs", "outputs", "blocks")
+LIBRARY = Path(__file__).resolve().parent.parent / "library"   # import: [lstm_hw/NAME.yaml]
 PARTS = ("result", "weight", "bias", "accum")
 
 
-def load_design(path: str | Path) -> Design:
-    """Read and parse a netlist file; raises NetlistError with every problem found."""
+def load_design(path: str | Path, library: bool = False,
+                seen: frozenset = frozenset()) -> Design:
+    """Read and parse a netlist file (instances flattened); raises NetlistError with every
+    problem found."""
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NetlistError([Diagnostic(SourceLoc(path), f"cannot read netlist: {exc}")]) from None
-    return parse_design(text, path)
+    return parse_design(text, path, library, seen)
 
 
-def parse_design(text: str, path: str = "<netlist>") -> Design:
+def parse_design(text: str, path: str = "<netlist>", library: bool = False,
+                 seen: frozenset = frozenset()) -> Design:
+    """library: a file of modules for `import` (inputs, outputs and blocks optional)."""
     root = _compose(text, path)
-    return _DesignParser(path).design(root)
+    design = _DesignParser(path, library, seen | {_key(path)}).design(root)
+    return design if library else flatten(design)
+
+
+def _key(path: str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except OSError:
+        return path
 
 
 def _compose(text: str, path: str) -> yaml.Node:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        raise NetlistError([_yaml_diagnostic(exc, path)]) from None
+        raise NetlistError([_yaml_diagnostic(exc, text, path)]) from None
     except yaml.YAMLError as exc:
         raise NetlistError([Diagnostic(SourceLoc(path), f"YAML error: {exc}")]) from None
     if node is None:
@@ -55,14 +71,21 @@ _YAML_CONTEXTS = {
     "while parsing a block collection": "in the list that starts here",
     "while scanning a quoted scalar": "in the quoted string that starts here",
 }
-_YAML_TOKENS = {"'<stream end>'": "the end of the file", "end of stream": "the end of the file",
+_YAML_TOKENS = {"'<stream end>'": "the end of the file",
+                "unexpected end of stream": "the end of the file",
                 "'<scalar>'": "a value", "'<block mapping start>'": "a key"}
 
 
-def _yaml_diagnostic(exc: yaml.MarkedYAMLError, path: str) -> Diagnostic:
+def _yaml_diagnostic(exc: yaml.MarkedYAMLError, text: str, path: str) -> Diagnostic:
     """A YAML syntax error at the place PyYAML stopped, with a note where the construct began."""
+    lines = text.splitlines()
+
     def loc(mark) -> SourceLoc:
-        return SourceLoc(path, mark.line + 1, mark.column + 1) if mark else SourceLoc(path)
+        if mark is None:
+            return SourceLoc(path)
+        if lines and mark.line >= len(lines):    # at the end of the file: after its last line
+            return SourceLoc(path, len(lines), len(lines[-1]) + 1)
+        return SourceLoc(path, mark.line + 1, mark.column + 1)
 
     problem = exc.problem or exc.context or "invalid YAML"
     if problem.startswith("expected <block end>"):
@@ -99,8 +122,11 @@ def precision_rule(key: str, fmt: str, loc: SourceLoc) -> PrecisionRule:
 
 
 class _DesignParser:
-    def __init__(self, path: str):
+    def __init__(self, path: str, library: bool = False, seen: frozenset = frozenset()):
         self.path = path
+        self.library = library
+        self.seen = seen             # files on the import chain (an import loop is an error)
+        self.in_module = False       # inside a module, '$param' may stand for a name
         self.diag = Diagnostics()
         self.constructor = yaml.SafeLoader("")   # only its safe scalar constructors are used
 
@@ -161,8 +187,13 @@ class _DesignParser:
             out.append((knode, vnode))
         return out
 
-    def ident(self, node: yaml.Node, what: str) -> str | None:
+    def ident(self, node: yaml.Node, what: str, dotted: bool = False) -> str | None:
+        """A name; dotted: a use, which may name a signal inside an instance (``l1.h``)."""
         name = self.value(node) if isinstance(node, yaml.ScalarNode) else None
+        if self.in_module and isinstance(name, str) and PARAM_REF.match(name):
+            return name
+        if dotted and isinstance(name, str) and all(IDENT.match(p) for p in name.split(".")):
+            return name
         if not isinstance(name, str) or not IDENT.match(name):
             shown = name if isinstance(name, str) else getattr(node, "value", "?")
             self.diag.error(self.loc(node), f"{what} '{shown}' is not a valid name "
@@ -171,6 +202,10 @@ class _DesignParser:
         return name
 
     def design(self, root: yaml.Node) -> Design:
+        if not isinstance(root, yaml.MappingNode):   # every other check would repeat this one
+            self.diag.error(self.loc(root), "the netlist must be a mapping (lstm_hw: 1, "
+                            "inputs: ..., outputs: ..., blocks: ...)")
+            self.diag.abort_if_errors()
         fields = {k: (kn, vn) for k, kn, vn in self.mapping(root, "the netlist")}
         for key, (knode, _) in fields.items():
             if key not in TOP_KEYS:
@@ -188,21 +223,91 @@ class _DesignParser:
         doc = self.text(fields.get("doc"), "")
         fmt = self.param(fields["format"]) if "format" in fields else None
         inputs = self.inputs(fields["inputs"][1]) if "inputs" in fields else []
-        if "inputs" not in fields:
+        if "inputs" not in fields and not self.library:
             self.diag.error(self.loc(root), "missing 'inputs' (the list of input signals)")
         outputs = self.refs(fields["outputs"][1], "output") if "outputs" in fields else []
-        if "outputs" not in fields:
+        if "outputs" not in fields and not self.library:
             self.diag.error(self.loc(root), "missing 'outputs' (the list of output signals)")
         blocks = self.blocks(fields["blocks"][1]) if "blocks" in fields else {}
-        if "blocks" not in fields:
+        if "blocks" not in fields and not self.library:
             self.diag.error(self.loc(root), "missing 'blocks' (NAME: {op: ..., in: ...} for "
                             "each block)")
         precision = self.precision(fields["precision"][1]) if "precision" in fields else []
         self.diag.abort_if_errors()
         task = self.param(fields["task"]) if "task" in fields else None
         clock = self.param(fields["clock"]) if "clock" in fields else None
+        modules = self.imports(fields["import"][1]) if "import" in fields else {}
+        for mod in (self.modules(fields["modules"][1]) if "modules" in fields else {}).values():
+            if mod.name in modules:
+                self.diag.error(mod.loc, f"module '{mod.name}' is defined twice",
+                                [(modules[mod.name].loc, "first defined here")])
+            modules[mod.name] = mod
+        self.diag.abort_if_errors()
         return Design(name, doc, self.path, fmt, inputs, outputs, blocks, precision,
-                      self.loc(root), task, clock)
+                      self.loc(root), task, clock, modules)
+
+    def imports(self, node: yaml.Node) -> dict[str, Module]:
+        """``import: [file.yaml, lstm_hw/lstm.yaml]``: modules of other files (next to this one,
+        or in lstm_hw's library)."""
+        modules: dict[str, Module] = {}
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        base = Path(self.path).resolve().parent
+        for item in items:
+            name = self.value(item) if isinstance(item, yaml.ScalarNode) else None
+            loc = self.loc(item)
+            if not isinstance(name, str) or not name.endswith((".yaml", ".yml")):
+                self.diag.error(loc, "import: expected a netlist file name ending in .yaml")
+                continue
+            target = (LIBRARY / name.removeprefix("lstm_hw/")) if name.startswith("lstm_hw/") \
+                else (base / name)
+            target = target.resolve()
+            if not any(target.is_relative_to(d) for d in (base, LIBRARY)):
+                self.diag.error(loc, f"import: '{name}' is outside the netlist's folder")
+                continue
+            if not target.is_file():
+                self.diag.error(loc, f"import: no file '{name}'"
+                                + (f" in lstm_hw's library ({', '.join(sorted(p.name for p in LIBRARY.glob('*.yaml')))})"
+                                   if name.startswith("lstm_hw/") else f" next to {Path(self.path).name}"))
+                continue
+            if str(target) in self.seen:
+                self.diag.error(loc, f"import: '{name}' imports itself (an import loop)")
+                continue
+            try:
+                lib = load_design(target, library=True, seen=self.seen)
+            except NetlistError as exc:
+                self.diag.items += exc.diagnostics
+                continue
+            for mod in lib.modules.values():
+                if mod.name in modules:
+                    self.diag.error(loc, f"module '{mod.name}' is imported twice",
+                                    [(modules[mod.name].loc, "first defined here"),
+                                     (mod.loc, "and again here")])
+                modules[mod.name] = mod
+        return modules
+
+    def modules(self, node: yaml.Node) -> dict[str, Module]:
+        modules = {}
+        for name, knode, vnode in self.mapping(node, "'modules'"):
+            if self.ident(knode, "module name") is None:
+                continue
+            fields = {k: (kn, vn) for k, kn, vn in self.mapping(vnode, f"module '{name}'")}
+            for key, (kn, _) in fields.items():
+                if key not in MODULE_KEYS:
+                    self.diag.error(self.loc(kn), f"module '{name}': unknown key '{key}'"
+                                    f"{did_you_mean(key, MODULE_KEYS)}")
+            params = {}
+            if "params" in fields:
+                for key, pk, pv in self.mapping(fields["params"][1], f"module '{name}' params"):
+                    if self.ident(pk, "parameter") is not None:
+                        params[key] = self.param((pk, pv))
+            self.in_module = True
+            inputs = self.inputs(fields["inputs"][1]) if "inputs" in fields else []
+            outputs = self.refs(fields["outputs"][1], "output") if "outputs" in fields else []
+            blocks = self.blocks(fields["blocks"][1]) if "blocks" in fields else {}
+            self.in_module = False
+            doc = self.text(fields.get("doc"), "")
+            modules[name] = Module(name, doc, params, inputs, outputs, blocks, self.loc(knode))
+        return modules
 
     def text(self, entry, default: str) -> str:
         if entry is None:
@@ -251,9 +356,9 @@ class _DesignParser:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         refs = []
         for item in items:
-            name = self.ident(item, what) if isinstance(item, yaml.ScalarNode) else None
+            name = self.ident(item, what, dotted=True) if isinstance(item, yaml.ScalarNode) else None
             if not isinstance(item, yaml.ScalarNode):
-                self.diag.error(self.loc(item), f"expected the name of a signal")
+                self.diag.error(self.loc(item), f"{what} must be the name of a signal")
             elif name:
                 refs.append(Ref(name, self.loc(item)))
         return refs
@@ -264,6 +369,9 @@ class _DesignParser:
             if self.ident(knode, "block name") is None:
                 continue
             fields = self.mapping(vnode, f"block '{name}'")
+            if any(k == "module" for k, _, _ in fields):
+                blocks[name] = self.instance(name, knode, fields)
+                continue
             params, op, op_loc, inputs = {}, None, self.loc(vnode), []
             for key, pknode, pvnode in fields:
                 if key == "op":
@@ -281,6 +389,25 @@ class _DesignParser:
             if op is not None:
                 blocks[name] = Block(name, op, op_loc, inputs, params, self.loc(knode))
         return blocks
+
+    def instance(self, name: str, knode: yaml.Node, fields) -> Instance:
+        """``name: {module: M, in: {port: signal or [signals]}, params: {...}}``."""
+        module, module_loc, ports, params = "", self.loc(knode), {}, {}
+        for key, pknode, pvnode in fields:
+            if key == "module":
+                module, module_loc = self.value(pvnode), self.loc(pvnode)
+                if not isinstance(module, str):
+                    self.diag.error(module_loc, f"instance '{name}': 'module' must be a name")
+            elif key == "in":
+                for port, _, ref_node in self.mapping(pvnode, f"the inputs of instance '{name}'"):
+                    ports[port] = self.refs(ref_node, f"input '{port}' of instance '{name}'")
+            elif key == "params":
+                for pkey, pk, pv in self.mapping(pvnode, f"the params of instance '{name}'"):
+                    params[pkey] = self.param((pk, pv))
+            else:
+                self.diag.error(self.loc(pknode), f"instance '{name}': unknown key '{key}' "
+                                "(an instance has module, in and params)")
+        return Instance(name, module, module_loc, ports, params, self.loc(knode))
 
     def precision(self, node: yaml.Node) -> list[PrecisionRule]:
         rules = []

@@ -32,10 +32,11 @@ class Param:
 
 @dataclass
 class Port:
-    """A netlist input: a vector of ``size`` elements in ``format`` (None: the default)."""
+    """A netlist input: a vector of ``size`` elements in ``format`` (None: the default).
+    In a module, size may be a ``$param`` string."""
 
     name: str
-    size: int
+    size: int | str
     format: Param | None
     loc: SourceLoc
 
@@ -61,6 +62,36 @@ class Block:
 
 
 @dataclass
+class Instance:
+    """``name: {module: M, in: {port: signal}, params: {...}}``: a copy of module M whose
+    signals are named ``name.<signal>``."""
+
+    name: str
+    module: str
+    module_loc: SourceLoc
+    ports: dict[str, list[Ref]]     # several signals on a port are concatenated
+    params: dict[str, Param]
+    loc: SourceLoc
+
+
+@dataclass
+class Module:
+    """A reusable group of blocks: ports, parameters with defaults, blocks (and instances).
+
+    Inside a module a parameter is used as the whole value ``$name`` of an op, an input, a
+    parameter or a size; a parameter whose value is null leaves the key out.
+    """
+
+    name: str
+    doc: str
+    params: dict[str, Param]
+    inputs: list[Port]
+    outputs: list[Ref]
+    blocks: dict[str, "Block | Instance"]
+    loc: SourceLoc
+
+
+@dataclass
 class PrecisionRule:
     """``GLOB[:part]=FORMAT``: sets the format of matching blocks (part: weight, bias, accum)."""
 
@@ -78,8 +109,11 @@ class Design:
     default_format: Param | None
     inputs: list[Port]
     outputs: list[Ref]
-    blocks: dict[str, Block]
+    blocks: dict[str, "Block | Instance"]
     precision: list[PrecisionRule] = field(default_factory=list)
     loc: SourceLoc = SourceLoc("<netlist>")
     task: Param | None = None    # settings for `check` (tasks/memory.py: TASK_KEYS)
     clock: Param | None = None   # {ii: N}: the initiation interval asked for
+    modules: dict[str, Module] = field(default_factory=dict)   # its own and imported ones
+    origins: dict[str, list[tuple[SourceLoc, str]]] = field(default_factory=dict)
+    # flattened block name -> the instances it came from, outermost first (for diagnostics)
