@@ -128,9 +128,9 @@ class _Flattener:
             values[key] = replace(p, value=self.subst(p.value, env, p.loc))
         # ports: every module input connected, nothing else
         names = [port.name for port in module.inputs]
-        for port, ref in inst.ports.items():
+        for port, refs in inst.ports.items():
             if port not in names:
-                self.diag.error(ref.loc, f"instance '{full}': module '{module.name}' has no "
+                self.diag.error(refs[0].loc if refs else inst.loc, f"instance '{full}': module '{module.name}' has no "
                                 f"input '{port}'{did_you_mean(port, names)} (its inputs: "
                                 f"{', '.join(names)})")
         inner: dict[str, list[Ref]] = {}
@@ -142,6 +142,10 @@ class _Flattener:
                                 [(port.loc, f"'{port.name}' is declared here")])
                 continue
             refs = self.refs(inst.ports[port.name], prefix, ports, env)
+            if not refs:
+                self.diag.error(inst.loc, f"instance '{full}': input '{port.name}' is connected "
+                                "to nothing")
+                continue
             if len(refs) > 1:   # several signals on one port: their concatenation, as a block
                 name = f"{full}.{port.name}"
                 joined[name] = Block(name, "concat", inst.loc, refs, {}, refs[0].loc)
