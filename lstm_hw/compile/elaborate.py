@@ -354,7 +354,12 @@ class _Elaborator:
         self.default = parse_format(DEFAULT_FORMAT) if default_param is None else \
             self.parse_fmt(default_param.value, default_param.loc, "the default format")
         for rule in list(self.d.precision) + list(self.opt.precision):
-            self.parse_fmt(rule.format, rule.loc, f"precision '{rule.pattern}': format")
+            if rule.part == "table_size":
+                if not rule.format.isdigit():
+                    self.diag.error(rule.loc, f"precision '{rule.pattern}:table_size': expected "
+                                    f"a number of table entries, got '{rule.format}'")
+            else:
+                self.parse_fmt(rule.format, rule.loc, f"precision '{rule.pattern}': format")
             matches = [n for n in self.names if fnmatch.fnmatchcase(n, rule.pattern)]
             if not matches:
                 self.diag.error(rule.loc, f"precision '{rule.pattern}' matches no signal"
@@ -555,6 +560,12 @@ class _Elaborator:
                 raise ValueError(f"'{kind}' must be a mapping")
             if kind == "table":
                 conf = {**luts.DEFAULT_TABLE, **conf}
+                netlist_rules, caller_rules = self.rules("table_size")
+                own = isinstance(block.param("table"), dict) and "size" in block.param("table")
+                sizes = [r for r in (caller_rules if own else netlist_rules + caller_rules)
+                         if fnmatch.fnmatchcase(cell.name, r.pattern)]
+                if sizes:   # GLOB:table_size=N, as formats: most specific last
+                    conf["size"] = int(sizes[-1].format)
                 unknown = set(conf) - set(luts.DEFAULT_TABLE)
                 if unknown:
                     raise ValueError(f"table has no key '{sorted(unknown)[0]}'"

@@ -21,7 +21,7 @@ TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs"
             "clock", "modules", "import")
 MODULE_KEYS = ("doc", "params", "inputs", "outputs", "blocks")
 LIBRARY = Path(__file__).resolve().parent.parent / "library"   # import: [lstm_hw/NAME.yaml]
-PARTS = ("result", "weight", "bias", "accum")
+PARTS = ("result", "weight", "bias", "accum", "table_size")
 
 
 def load_design(path: str | Path, library: bool = False,
@@ -104,7 +104,8 @@ def _yaml_diagnostic(exc: yaml.MarkedYAMLError, text: str, path: str) -> Diagnos
 
 
 def parse_precision_rule(text: str, loc: SourceLoc) -> PrecisionRule:
-    """``GLOB[:part]=FORMAT`` (the --precision syntax); raises ValueError with the reason."""
+    """``GLOB[:part]=FORMAT`` (the --precision syntax; part table_size takes a number of
+    entries instead of a format); raises ValueError with the reason."""
     if "=" not in text:
         raise ValueError(f"'{text}' is not GLOB[:PART]=FORMAT (e.g. 'z_*=ap_fixed<12,6>')")
     key, fmt = text.split("=", 1)
