@@ -53,6 +53,7 @@ NO_SLOT = -1
 class Program:
     n_slots: int
     n_comb: int                 # steps [0, n_comb) run every cycle; the rest are fold units
+    one_slot: int               # always holds 1 (the valid bit of untimed data)
     valid: np.ndarray
     fold_state: np.ndarray
     fold_start: np.ndarray
@@ -226,7 +227,7 @@ def lower(circuit: Circuit) -> Program:
     in_slots = [int(slot_of[i]) + e for i in circuit.inputs for e in range(cells[i].size)]
     n_comb = len(steps) - len(folds)
     return Program(
-        n_slots=n, n_comb=n_comb, valid=i64(valid),
+        n_slots=n, n_comb=n_comb, valid=i64(valid), one_slot=one,
         fold_state=i64(fold_state), fold_start=i64([slot_of[cells[f].params["start"]]
                                                    for f in folds]),
         fold_t=i64([cells[f].params["fold_cycles"] for f in folds]),

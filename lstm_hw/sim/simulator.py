@@ -19,6 +19,10 @@ from ..fixed import FixedFormat, quantise_floats
 from .kernel import run_program
 
 
+ENGINES = ("auto", "interpreter", "compiled")
+AUTO_COMPILE_CYCLES = 2_000_000   # stream-cycles from which 'auto' picks the compiled backend
+
+
 @dataclass
 class Trace:
     """Recorded signals of a run: ``data[stream, step, column]`` with one column per element."""
@@ -81,7 +85,14 @@ def as_streams(inputs, n_columns: int) -> np.ndarray:
 class Simulator:
     """Bit-exact fixed-point simulation of an elaborated circuit."""
 
-    def __init__(self, circuit: Circuit):
+    def __init__(self, circuit: Circuit, engine: str = "auto"):
+        """engine: 'interpreter' (one compiled kernel for every netlist), 'compiled' (code
+        generated for this netlist, compiled once and cached) or 'auto' (compiled for long
+        runs of few streams)."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        self.engine = engine
+        self._compiled = None
         self.circuit = circuit
         self.timing: Timing = analyse(circuit)
         if self.timing.timed:   # run the clocked hardware: pipelines, valid bits, folding
@@ -141,22 +152,52 @@ class Simulator:
     def initial_state(self, n_streams: int) -> np.ndarray:
         return np.repeat(self.program.initial[:, None], n_streams, axis=1)
 
+    def compiled(self):
+        """The compiled backend's module for this program (generated and cached on first use)."""
+        if self._compiled is None:
+            from .codegen import generate_source, load_module
+            self._compiled = load_module(generate_source(self.program, self.program.one_slot))
+        return self._compiled
+
+    def _pick_engine(self, stream_cycles: int, n_streams: int) -> str:
+        if self.engine != "auto":
+            return self.engine
+        # the compiled module costs a compile on its first use (then numba's cache): it pays on
+        # long runs, where the interpreter's per-cell dispatch dominates (few streams)
+        return "compiled" if stream_cycles >= AUTO_COMPILE_CYCLES and n_streams < 64 \
+            else "interpreter"
+
     def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
         """Run the program: cycle_inputs [cycles, input slots, streams] -> (trace, overflow)."""
         p = self.program
-        trace, overflow = run_program(
+        engine = self._pick_engine(cycle_inputs.shape[0] * vals.shape[1], vals.shape[1])
+        if engine == "compiled":
+            trace, overflow = self.compiled().run(
+                vals, cycle_inputs, record, p.ints, p.arg_slot, p.arg_step, p.arg_shift, p.op,
+                p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.fold_state,
+                p.fold_start, p.fold_t, p.fold_k)
+        else:
+            trace, overflow = self._interpret(vals, cycle_inputs, record)
+        return trace, self._overflow_counts(overflow)
+
+    def _interpret(self, vals, cycle_inputs, record):
+        p = self.program
+        return run_program(
             p.n_comb, p.valid, p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux,
             p.arg_slot, p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in,
             p.reg_size, p.reg_q, p.reg_shift, p.reg_plain, p.reg_en, p.reg_en_step, p.reg_rst,
             p.reg_rst_step, p.reg_init, p.fold_state, p.fold_start, p.fold_t, p.fold_k,
             p.in_slots, vals, cycle_inputs, record)
+
+    def _overflow_counts(self, overflow) -> dict[str, int]:
+        p = self.program
         cells = self.hardware.cells
         counts = {}
         for step, n in zip(list(p.cell_ids) + list(p.reg_ids), overflow):
             if n:
-                name = cells[step].name
-                counts[name.removesuffix(".comb")] = counts.get(name, 0) + int(n)
-        return trace, counts
+                name = cells[step].name.removesuffix(".comb")
+                counts[name] = counts.get(name, 0) + int(n)
+        return counts
 
     def cycle_inputs(self, raw: np.ndarray, n_cycles: int | None = None) -> np.ndarray:
         """Step inputs [streams, steps, columns] -> what the hardware sees each cycle
