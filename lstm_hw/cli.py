@@ -32,7 +32,8 @@ def cmd_validate(args) -> int:
             print(exc, file=sys.stderr)
             status = 2
             continue
-        print(f"{path}: ok ({len(circuit.cells)} cells, {len(circuit.regs)} registers)")
+        regs = len(circuit.regs)
+        print(f"{path}: ok ({len(circuit.cells)} cells, {regs} register{'s' * (regs != 1)})")
     return status
 
 

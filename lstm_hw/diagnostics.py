@@ -111,7 +111,14 @@ class Diagnostics:
 
     def abort_if_errors(self) -> None:
         if self:
-            raise NetlistError(self.items)
+            raise NetlistError(self.in_order())
+
+    def in_order(self) -> list[Diagnostic]:
+        """By file (in the order they first come up), then line and column, as compilers do."""
+        rank: dict[str, int] = {}
+        for d in self.items:
+            rank.setdefault(d.loc.file, len(rank))
+        return sorted(self.items, key=lambda d: (rank[d.loc.file], d.loc.line, d.loc.col))
 
 
 def did_you_mean(name: str, candidates) -> str:

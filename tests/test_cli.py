@@ -182,8 +182,7 @@ BAD_CSV = {
     "out_of_range": pytest.param(
         "x1,x2,x3\n1,0,0\n200,0,0\n",
         "X.csv:3:1: error: column 'x1': 200 does not fit the input's format "
-        "ap_fixed<16,8,AP_RND_CONV,AP_SAT> [-128, 127.996]",
-        marks=pytest.mark.xfail(strict=True, reason="cli.run names the row but not the column")),
+        "ap_fixed<16,8,AP_RND_CONV,AP_SAT> [-128, 127.996]"),
 }
 
 

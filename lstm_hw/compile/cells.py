@@ -119,33 +119,166 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
     raise KeyError(op)
 
 
-def cost(cell, cells) -> dict[str, int]:
-    """A first hardware estimate: multipliers (weights of 0 and powers of two are wires and
-    shifts), their operand bits, adder bits, register bits and lookup-table bits."""
-    c = {"multipliers": 0, "mult_bits": 0, "adder_bits": 0, "reg_bits": 0, "table_bits": 0}
-    w = cell.fmt.width
-    if cell.op == "dot":
-        raw = np.abs(cell.params["w_raw"])
-        wbits = cell.params["w_fmt"].width
-        xbits = [cells[a].fmt.width for a in cell.args for _ in range(cells[a].size)]
-        for row in raw:
-            real = [(wbits, xb) for v, xb in zip(row, xbits) if v and (int(v) & (int(v) - 1))]
-            c["multipliers"] += len(real)
-            c["mult_bits"] += sum(a * b for a, b in real)
-            c["adder_bits"] += (int(np.count_nonzero(row))) * w
-    elif cell.op in ("add", "sub"):
-        c["adder_bits"] += cell.size * w * (len(cell.args) - 1)
-    elif cell.op == "mul":
-        widths = [cells[a].fmt.width for a in cell.args]
-        c["multipliers"] += cell.size * (len(cell.args) - 1)
-        c["mult_bits"] += cell.size * int(np.prod(widths))
-    elif cell.op == "reg":
-        c["reg_bits"] += cell.size * w
-    elif cell.op in ACTIVATIONS and cell.params.get("impl") == "table":
-        c["table_bits"] += len(cell.params["table"].entries) * w
-    elif cell.op in ACTIVATIONS and cell.params.get("impl") == "pwl":
-        pw = cell.params["pwl"]
-        c["table_bits"] += 3 * len(pw.slope) * pw.coef_fmt.width
-        c["multipliers"] += cell.size
-        c["mult_bits"] += cell.size * pw.coef_fmt.width * cells[cell.args[0]].fmt.width
+# The cost model's constants: a mid-range AMD/Xilinx UltraScale+ FPGA (see cost()).
+DSP_A, DSP_B = 27, 18     # a DSP48E2 slice multiplies 27 x 18 bits (7-series DSP48E1: 25 x 18)
+LUT_MULT_MAX = 10         # a multiplier whose operands are both this narrow is built from LUTs
+DSP_LUTS = 100            # one DSP slice in LUT-equivalents (about the LUT:DSP ratio of such parts)
+ROM_BITS_PER_LUT = 64     # a LUT6 holds 64 bits of distributed ROM
+FFS_PER_LUT = 2           # a slice has two flip-flops per LUT
+COST_KEYS = ("multipliers", "mult_bits", "dsp", "mult_luts", "adder_bits", "logic_bits",
+             "reg_bits", "table_bits", "total")
+
+
+def multiplier_cost(wa: int, wb: int) -> tuple[int, int]:
+    """(DSP slices, LUTs) of one wa x wb bit multiplier: LUTs ~ wa * wb when both operands are
+    at most LUT_MULT_MAX bits, else DSP slices tiling the product (ceil-based, either way round)."""
+    if wa <= LUT_MULT_MAX and wb <= LUT_MULT_MAX:
+        return 0, wa * wb
+    tiles = min(-(-wa // DSP_A) * -(-wb // DSP_B), -(-wa // DSP_B) * -(-wb // DSP_A))
+    return tiles, 0
+
+
+def constant_bits(raw: int) -> int:
+    """Operand bits of a multiplier by a constant: its significant bits (trailing zeros are a
+    shift) and a sign. 0 for 0 (no product), 1 for a power of two (a shift, no multiplier)."""
+    v = abs(int(raw))
+    if v == 0:
+        return 0
+    v >>= (v & -v).bit_length() - 1
+    return v.bit_length() + 1 if v > 1 else 1
+
+
+def _log2_ceil(n: int) -> int:
+    return max(int(n) - 1, 0).bit_length()
+
+
+def constant_range(raw: int, frac: int) -> tuple[int, int]:
+    """(integer bits, fractional bits) that the magnitude of the constant raw * 2**-frac takes:
+    for m * 2**e with m odd, ceil(log2 m) + e and max(-e, 0)."""
+    v = abs(int(raw))
+    if v == 0:
+        return 0, 0
+    shift = (v & -v).bit_length() - 1
+    m, e = v >> shift, shift - frac
+    return (m - 1).bit_length() + e, max(-e, 0)
+
+
+def cost(cell, cells) -> dict[str, float]:
+    """The hardware cost estimate of one cell (``info`` shows it, ``sweep`` and ``tune`` rank by
+    ``total``). A model for comparing settings, not a synthesis result:
+
+    - multipliers (``mul``; ``dot`` products; ``pwl`` slopes), each with its operand widths
+      (``mult_bits`` sums wa * wb). A product by a constant weight takes the weight's significant
+      bits plus a sign (trailing zeros are a shift); weights of 0 and powers of two cost nothing.
+      Both operands <= 10 bits: LUTs, ``mult_luts`` += wa * wb; otherwise ``dsp`` += the DSP48E2
+      slices (27 x 18) that tile it, ceil(wa / 27) * ceil(wb / 18) (or the other way round,
+      whichever is fewer). A folded ``dot`` (``multipliers: K``) has K multipliers of the weight
+      width by the widest input, its weights in a ROM, and an accumulator register.
+    - ``adder_bits``: every adder at the width it works at (about one LUT per bit, carry chain):
+      a ``dot`` row of t terms (its nonzero products and bias) has t - 1 adders, as wide as the
+      ``accum`` format or, without one, the exact sum (max integer bits + max fractional bits of
+      the products + ceil(log2 t) growth bits; a product by a constant m * 2**e, m odd, has the
+      input's integer bits + ceil(log2 m) + e and its fractional bits + max(-e, 0)); ``add``/``sub`` of n operands: n - 1 adders as
+      wide as their exact sum.
+    - ``logic_bits``: quantising the exact result into the cell's format, per bit of the format:
+      rounding (every mode but AP_TRN) when fractional bits are dropped, saturation (every mode
+      but AP_WRAP) when integer bits are dropped; a ``mux`` of n operands, n - 1 bits per bit.
+    - ``reg_bits``: registers (``reg``) and pipeline stages (``latency: N``), bits = width.
+    - ``table_bits``: lookup tables, entries x width (pwl: slopes and intercepts).
+      ``exact`` activations are a simulation device and cost nothing here.
+
+    ``total`` (LUT-equivalents) = mult_luts + adder_bits + logic_bits + 100 * dsp
+    + reg_bits / 2 (two flip-flops per LUT) + table_bits / 64 (a LUT6 is a 64-bit ROM).
+    """
+    c = dict.fromkeys(COST_KEYS, 0)
+    fmt, n, op, p = cell.fmt, cell.size, cell.op, cell.params
+
+    def mult(wa: int, wb: int, count: int = 1) -> None:
+        dsp, luts = multiplier_cost(wa, wb)
+        c["multipliers"] += count
+        c["mult_bits"] += count * wa * wb
+        c["dsp"] += count * dsp
+        c["mult_luts"] += count * luts
+
+    exact = None     # (integer bits, fractional bits) of the exact result, before quantisation
+    arg_fmts = [cells[a].fmt for a in cell.args]
+    if op == "dot":
+        w_fmt, b_fmt, acc = p["w_fmt"], p["b_fmt"], p.get("accum")
+        x_fmts = [cells[a].fmt for a in cell.args for _ in range(cells[a].size)]
+        folded = p.get("multipliers")
+        widest, ints, fracs = 0, [], []
+        for row, bias in zip(p["w_raw"], p["b_raw"]):
+            used = [k for k, v in enumerate(row) if v]
+            terms = []
+            for k in used:       # a product's exact range: the input's, scaled by the weight
+                i_w, f_w = constant_range(row[k], w_fmt.frac)
+                terms.append((x_fmts[k].integer + i_w, x_fmts[k].frac + f_w))
+            if bias:
+                i_b, f_b = constant_range(bias, b_fmt.frac)
+                terms.append((i_b + 1, f_b))
+            if not folded:
+                for k in used:
+                    bits = constant_bits(row[k])
+                    if bits > 1:
+                        mult(bits, x_fmts[k].width)
+            if not terms:
+                continue
+            i_bits = max(t[0] for t in terms) + _log2_ceil(len(terms))
+            f_bits = max(t[1] for t in terms)
+            ints.append(i_bits)
+            fracs.append(f_bits)
+            width = acc.width if acc else i_bits + f_bits
+            widest = max(widest, width)
+            if not folded:
+                c["adder_bits"] += (len(terms) - 1) * width
+        if folded:
+            mult(w_fmt.width, max(x.width for x in x_fmts), folded)
+            c["table_bits"] += int((p["w_raw"] != 0).sum()) * w_fmt.width
+            c["adder_bits"] += folded * widest
+            c["reg_bits"] += n * widest
+        if acc:
+            exact = (acc.integer, acc.frac)
+        elif ints:
+            exact = (max(ints), max(fracs))
+    elif op in ("add", "sub"):
+        exact = (max(f.integer for f in arg_fmts) + _log2_ceil(len(arg_fmts)),
+                 max(f.frac for f in arg_fmts))
+        c["adder_bits"] += n * (len(arg_fmts) - 1) * sum(exact)
+    elif op == "mul":
+        i_bits, f_bits = arg_fmts[0].integer, arg_fmts[0].frac
+        for f in arg_fmts[1:]:
+            mult(i_bits + f_bits, f.width, n)
+            i_bits, f_bits = i_bits + f.integer, f_bits + f.frac
+        exact = (i_bits, f_bits)
+    elif op == "identity":
+        exact = (max(f.integer for f in arg_fmts), max(f.frac for f in arg_fmts))
+    elif op == "mux":
+        c["logic_bits"] += n * fmt.width * (len(arg_fmts) - 1)
+    elif op == "reg":
+        c["reg_bits"] += n * fmt.width
+    elif op in ACTIVATIONS and p.get("impl") == "table":
+        c["table_bits"] += len(p["table"].entries) * fmt.width
+    elif op in ACTIVATIONS and p.get("impl") == "pwl":
+        pw, x_fmt = p["pwl"], arg_fmts[0]
+        c["table_bits"] += 2 * len(pw.slope) * pw.coef_fmt.width
+        mult(pw.coef_fmt.width, x_fmt.width, n)
+        exact = (pw.coef_fmt.integer + x_fmt.integer + 1, pw.coef_fmt.frac + x_fmt.frac)
+        c["adder_bits"] += n * sum(exact)
+    if exact is not None:
+        if exact[1] > fmt.frac and fmt.rounding != "AP_TRN":
+            c["logic_bits"] += n * fmt.width
+        if exact[0] > fmt.integer and fmt.saturation != "AP_WRAP":
+            c["logic_bits"] += n * fmt.width
+    c["reg_bits"] += p.get("latency", 0) * n * fmt.width
+    c["total"] = (c["mult_luts"] + c["adder_bits"] + c["logic_bits"] + DSP_LUTS * c["dsp"]
+                  + c["reg_bits"] / FFS_PER_LUT + c["table_bits"] / ROM_BITS_PER_LUT)
     return c
+
+
+def total_cost(cells) -> dict[str, float]:
+    """``cost`` summed over a circuit's cells (keys COST_KEYS)."""
+    out = dict.fromkeys(COST_KEYS, 0)
+    for cell in cells:
+        for key, value in cost(cell, cells).items():
+            out[key] += value
+    return out

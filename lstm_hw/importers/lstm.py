@@ -21,6 +21,7 @@ Every part has a format set by a ``precision:`` glob (hls4ml-style): see ``ROLES
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import tempfile
@@ -264,7 +265,8 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
                     precision: Mapping | None = None, sigmoid="table", tanh="table",
                     inputs="x", output: str = "y", weights_file: str | None = None,
                     doc: str | None = None, task: Mapping | None = None,
-                    source: str = "", dtype=np.float64) -> tuple[str, dict[str, np.ndarray]]:
+                    source: str = "", notes=(), dtype=np.float64
+                    ) -> tuple[str, dict[str, np.ndarray]]:
     """A flat netlist for a stack of LSTM layers (and a readout): (YAML text, weight arrays).
 
     layers, readout: see the module doc (PyTorch layout; torch tensors are accepted too).
@@ -278,6 +280,7 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
       the outputs are the last layer's h_next).
     weights_file: the .npz the netlist reads (default NAME.npz); the arrays returned go there.
     task: a ``task:`` mapping for ``lstm-hw check`` (tasks/memory.py: TASK_KEYS).
+    source: where the weights came from (named in the header); notes: more header lines.
     dtype: the dtype the weight arrays are stored in (float64 keeps them exact).
     """
     lay, ro = normalise_layers(layers, readout)
@@ -353,6 +356,12 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
     else:
         outputs = [last]
 
+    names = set(in_names) | {b for _, b, _ in blocks}
+    for g, _ in extra:
+        if not any(fnmatch.fnmatchcase(n, g.partition(":")[0]) for n in names):
+            raise ModelError(f"precision '{g}' matches no signal (the roles are "
+                             f"{', '.join(ROLES)})")
+
     # precision rules, in order (later rules win)
     rules: list[tuple[str | None, str, str]] = []   # (comment, glob, format)
     for role, (globs, what, _) in ROLES.items():
@@ -370,7 +379,8 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
     for g, fmt in extra:
         rules.append(("set by the caller", g, fmt))
 
-    text = _header(name, lay, ro, sizes, in_names, outputs, wfile, roles, acts, source)
+    text = _header(name, lay, ro, sizes, in_names, outputs, wfile, acts, source,
+                   [notes] if isinstance(notes, str) else list(notes))
     lines = [text, "lstm_hw: 1", f"name: {_scalar(name)}"]
     default_doc = (f"{len(lay)}-layer LSTM ({' -> '.join(map(str, sizes))}"
                    f"{f' -> readout {ro[0].shape[0]}' if ro else ''}), PyTorch gate order "
@@ -406,14 +416,15 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
     return "\n".join(lines) + "\n", arrays
 
 
-def _header(name, lay, ro, sizes, in_names, outputs, wfile, roles, acts, source) -> str:
+def _header(name, lay, ro, sizes, in_names, outputs, wfile, acts, source, notes) -> str:
     n_params = sum(a.size + b.size + c.size for a, b, c in lay) + \
         (ro[0].size + ro[1].size if ro else 0)
     shape = " -> ".join([f"input {len(in_names) if len(in_names) > 1 else sizes[0]}"] +
                         [f"l{k} {h} units" for k, h in enumerate(sizes[1:], 1)] +
                         ([f"readout {ro[0].shape[0]}"] if ro else []))
     act = ", ".join(f"{op} " + (f"table of {v['table'].get('size', 1024)} entries over "
-                                f"{v['table'].get('range', [-8, 8])}" if "table" in v else
+                                f"[{', '.join(map(str, v['table'].get('range', [-8, 8])))})"
+                                if "table" in v else
                                 "pwl" if "pwl" in v else "exact")
                     for op, v in acts.items())
     out = [
@@ -431,13 +442,19 @@ def _header(name, lay, ro, sizes, in_names, outputs, wfile, roles, acts, source)
         "#   lk_c_next = lk_f * lk_c + lk_i * lk_g;  lk_h_next = lk_o * tanh(lk_c_next)",
         "#   lk_c, lk_h: registers (init 0) that latch c_next and h_next for the next step.",
         "# Layer k+1 reads lk_h_next (this step's h): one time step is one clock cycle for the",
-        "# whole stack (latency 0, initiation interval 1)"
-        + (f"; the readout {outputs[0]} = weight @ h + bias reads the last layer's h_next."
-           if ro else "."),
+        "# whole stack (latency 0, initiation interval 1)."]
+    if ro:
+        out.append(f"# The readout {outputs[0]} = weight @ h + bias (npz keys {outputs[0]}_W, "
+                   f"{outputs[0]}_b) reads the last layer's h_next.")
+    out += [
         f"# Activations: {act}.",
         "# Formats: see precision: below; change them there or with --precision GLOB[:PART]=FMT.",
         "# With float64 weights in the npz, `lstm_hw.run_reference` reproduces PyTorch in float64.",
     ]
+    if notes:
+        out.append("#")
+        for note in notes:
+            out += [("# " + ln).rstrip() for ln in str(note).splitlines()]
     return "\n".join(out) + "\n"
 
 
@@ -463,6 +480,7 @@ def write_netlist(path, layers, readout=None, *, name: str | None = None, dtype=
                               (path, lambda fh: fh.write(text.encode("utf-8")))):
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
             tmps.append((tmp, target))
+            os.chmod(tmp, 0o666 & ~_umask())     # as a plain open() would have made it
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
         for tmp, target in tmps:
@@ -474,6 +492,12 @@ def write_netlist(path, layers, readout=None, *, name: str | None = None, dtype=
             if os.path.exists(tmp):
                 os.unlink(tmp)
     return path, npz
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def n_parameters(layers, readout=None) -> int:

@@ -180,10 +180,13 @@ def layers_from_keras(arrays: Mapping, readout_prefix: str | None = None,
         if p + "kernel" not in by_name:
             raise ModelError(f"{where}: '{p}recurrent_kernel' without '{p}kernel'")
         bias = by_name.get(p + "bias")
-        layers.append(from_keras(_np(arrays[by_name[p + "kernel"]], p + "kernel"),
-                                 _np(arrays[by_name[p + "recurrent_kernel"]],
-                                     p + "recurrent_kernel"),
-                                 None if bias is None else _np(arrays[bias], p + "bias")))
+        try:
+            layers.append(from_keras(_np(arrays[by_name[p + "kernel"]], p + "kernel"),
+                                     _np(arrays[by_name[p + "recurrent_kernel"]],
+                                         p + "recurrent_kernel"),
+                                     None if bias is None else _np(arrays[bias], p + "bias")))
+        except ModelError as exc:
+            raise ModelError(f"{where}: layer '{p}': {exc}") from None
         used |= {p + "kernel", p + "recurrent_kernel", p + "bias"}
     rest = [k for k in keys if k not in used]
     if readout_prefix is not None:
@@ -214,13 +217,19 @@ def _some(keys: list[str], n: int = 6) -> str:
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
+    if not Path(path).is_file():
+        raise ModelError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files"):
-                raise ValueError("not an .npz archive of arrays")
+        npz = np.load(path, allow_pickle=False)
+    except Exception as exc:   # OSError, ValueError, BadZipFile, EOFError...
+        raise ModelError(f"{path}: cannot read as .npz: {exc}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ModelError(f"{path}: not an .npz archive of named arrays (np.savez)")
+    try:
+        with npz:
             return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise ModelError(f"{path}: cannot read: {exc}") from None
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot read as .npz: {exc}") from None
 
 
 def read_state_dict(path) -> Mapping:
@@ -231,8 +240,11 @@ def read_state_dict(path) -> Mapping:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:   # torch raises many kinds (pickle, zip, runtime) for a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: cannot read as a PyTorch state_dict: {first}") from None
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else ""
+        why = f"{type(exc).__name__}: {first}" if first and not isinstance(exc, KeyError) \
+            else "not a file written by torch.save"
+        raise ModelError(f"{path}: cannot read as a PyTorch state_dict ({why})") from None
 
 
 def load_model(path, keras: bool = False, readout_prefix: str | None = None):

@@ -217,7 +217,8 @@ class _DesignParser:
                             "(the netlist format version)")
         else:
             vnode = fields["lstm_hw"][1]
-            if self.value(vnode) != FORMAT_VERSION:
+            version = self.value(vnode)
+            if type(version) is not int or version != FORMAT_VERSION:
                 self.diag.error(self.loc(vnode), f"unsupported netlist format version "
                                 f"{vnode.value!r} (this lstm_hw reads version {FORMAT_VERSION})")
         name = self.text(fields.get("name"), Path(self.path).stem)

@@ -10,6 +10,7 @@ import math
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,22 @@ import numpy as np
 from ..diagnostics import DataError, did_you_mean
 
 
+@dataclass
+class CsvInputs:
+    data: np.ndarray          # float64 [steps, columns] in the order asked for
+    lines: list[int]          # the file line of each step
+    positions: list[int]      # the file column (1-based) of each column asked for
+
+
 def read_inputs(path: str, columns: list[str]) -> np.ndarray:
     """float64 [steps, len(columns)] in the order of ``columns``."""
+    return read_table(path, columns).data
+
+
+def read_table(path: str, columns: list[str]) -> CsvInputs:
+    """The inputs with where each value stands in the file, for messages about them."""
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:   # -sig: Excel's BOM
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: error: cannot read: {exc}") from None
@@ -45,9 +58,9 @@ def read_inputs(path: str, columns: list[str]) -> np.ndarray:
                         f"{', '.join(repr(m) for m in missing)} (the inputs are "
                         f"{', '.join(columns)})")
     where = [skip + names.index(c) for c in columns]
-    data = np.empty((len(rows) - 1, len(columns)))
-    for r, row in enumerate(rows[1:]):
-        line = r + 2
+    body = [(r + 2, row) for r, row in enumerate(rows[1:]) if any(f.strip() for f in row)]
+    data = np.empty((len(body), len(columns)))
+    for r, (line, row) in enumerate(body):   # blank lines are skipped, lines keep their numbers
         if len(row) != len(header):   # point at the first missing or extra field
             raise DataError(f"{path}:{line}:{min(len(row), len(header)) + 1}: error: "
                             f"{len(row)} field{'s' if len(row) != 1 else ''}, but the header "
@@ -65,7 +78,7 @@ def read_inputs(path: str, columns: list[str]) -> np.ndarray:
             data[r, k] = value
     if not len(data):
         raise DataError(f"{path}:2:1: error: no data rows after the header")
-    return data
+    return CsvInputs(data, [line for line, _ in body], [k + 1 for k in where])
 
 
 @contextmanager

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..compile.cells import cost
+from ..compile.cells import DSP_A, DSP_B, DSP_LUTS, cost, total_cost
 from ..compile.circuit import Circuit
 from .params import parameter_errors
 from .table import render_table
@@ -56,18 +56,25 @@ def render_info(circuit: Circuit) -> str:
         elif impl == "pwl":
             impl = c.params["pwl"].describe()
         rows.append([c.name, c.op, c.size, str(c.fmt), f"[{lo:g}, {hi:g}]",
-                     f"2^{-c.fmt.frac}", impl])
+                     f"2^{-c.fmt.frac}", f"{cost(c, cells)['total']:,.0f}", impl])
     lines += ["  " + ln for ln in render_table(
-        ["name", "op", "size", "format", "range", "step", "implementation"], rows,
-        "llrllll").splitlines()]
+        ["name", "op", "size", "format", "range", "step", "cost", "implementation"], rows,
+        "llrlllrl").splitlines()]
     errors = parameter_errors(circuit)
     if errors:
         lines += ["", "constants, quantised into their formats:"]
         lines += [f"  {e.describe()}" for e in errors]
-    total = Counter()
-    for c in cells:
-        total.update(cost(c, cells))
-    lines += ["", f"cost estimate: {total['multipliers']} multipliers "
-                  f"({total['mult_bits']} operand-bit products), {total['adder_bits']} adder bits, "
-                  f"{total['reg_bits']} register bits, {total['table_bits']} lookup-table bits"]
+    lines += [""] + render_cost(total_cost(cells))
     return "\n".join(lines)
+
+
+def render_cost(total: dict) -> list[str]:
+    """The cost estimate (compile/cells.py: cost) in a few lines."""
+    return [f"cost estimate: {total['total']:,.0f} LUT-equivalents "
+            f"(= LUTs + {DSP_LUTS} per DSP + register bits / 2 + table bits / 64)",
+            f"  multipliers: {total['multipliers']} ({total['mult_bits']:,} operand-bit "
+            f"products): {total['dsp']} DSP slices ({DSP_A}x{DSP_B}), {total['mult_luts']:,} "
+            f"LUTs for those with both operands <= 10 bits",
+            f"  adders {total['adder_bits']:,} bits, rounding/saturation/mux logic "
+            f"{total['logic_bits']:,} bits, registers {total['reg_bits']:,} bits, lookup tables "
+            f"{total['table_bits']:,} bits"]

@@ -17,7 +17,7 @@ from ..diagnostics import DataError
 from ..fixed import to_decimal
 from ..sim.reference import run_reference
 from ..sim.simulator import Simulator, Trace, select_signals
-from .csvio import atomic_write, read_inputs, write_rows
+from .csvio import atomic_write, read_table, write_rows
 
 
 @dataclass
@@ -48,7 +48,8 @@ def _signals(circuit: Circuit, patterns) -> list[str]:
 
 
 def run_csv(circuit: Circuit, req: RunRequest, out=sys.stdout, err=sys.stderr) -> None:
-    x = read_inputs(req.input, circuit.input_columns())
+    table = read_table(req.input, circuit.input_columns())
+    x = table.data
     outputs = [circuit.cells[i].name for i in circuit.outputs]
     record = outputs + [n for n in (_signals(circuit, req.signals) if req.signals else [])
                         if n not in outputs]
@@ -64,7 +65,9 @@ def run_csv(circuit: Circuit, req: RunRequest, out=sys.stdout, err=sys.stderr) -
     except DataError as exc:
         if exc.step is None:
             raise
-        raise DataError(f"{req.input}:{exc.step + 2}: error: column '{exc.column}': "
+        line = table.lines[exc.step]
+        col = table.positions[circuit.input_columns().index(exc.column)]
+        raise DataError(f"{req.input}:{line}:{col}: error: column '{exc.column}': "
                         f"{exc.detail}") from None
     ii = sim.timing.ii
     if req.per_cycle or req.vcd:

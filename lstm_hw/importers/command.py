@@ -1,0 +1,83 @@
+"""``lstm-hw import``: a trained LSTM's weights -> NETLIST.yaml + NETLIST.npz.
+
+    lstm-hw import MODEL.pt -o OUT.yaml       a torch.save'd state_dict (needs torch)
+    lstm-hw import WEIGHTS.npz -o OUT.yaml    the same keys in an .npz (no torch needed)
+    lstm-hw import --keras WEIGHTS.npz -o OUT.yaml    Keras layout (kernel, recurrent_kernel, bias)
+"""
+from __future__ import annotations
+
+from .lstm import ROLES, ModelError, write_netlist
+from .models import load_model
+
+
+def add_import_parser(sub) -> None:
+    p = sub.add_parser(
+        "import", help="a trained LSTM (PyTorch state_dict or Keras arrays) -> a netlist",
+        description="Write OUT.yaml (a flat netlist: one LSTM unit per layer element, one time "
+                    "step per cycle) and OUT.npz (its weights) from a trained LSTM: a PyTorch "
+                    "state_dict saved with torch.save (keys weight_ih_l0, weight_hh_l0, "
+                    "bias_ih_l0, bias_hh_l0, ... and an optional Linear readout such as "
+                    "readout.weight/readout.bias), the same keys in an .npz, or Keras-layout "
+                    "arrays with --keras.")
+    p.add_argument("model", nargs="?", metavar="MODEL.pt",
+                   help="a state_dict (.pt/.pth via torch.load(weights_only=True), or .npz)")
+    p.add_argument("--keras", metavar="WEIGHTS.npz",
+                   help="Keras-layout arrays instead: per layer PREFIX kernel (in x 4H), "
+                        "PREFIX recurrent_kernel (H x 4H), PREFIX bias (4H), gate order i, f, "
+                        "c, o; plus an optional Dense kernel/bias readout")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.yaml",
+                   help="the netlist to write; the weights go to OUT.npz next to it")
+    p.add_argument("--name", help="the netlist's name (default: OUT's stem)")
+    p.add_argument("--format", default=None, metavar="FORMAT",
+                   help="the default format, e.g. 'ap_fixed<16,6,AP_RND_CONV,AP_SAT>'; the gates "
+                        "and hidden state get its width with 2 integer bits")
+    p.add_argument("--precision", action="append", default=[], metavar="ROLE|GLOB[:PART]=FORMAT",
+                   help=f"a format written into the netlist; ROLE is one of {', '.join(ROLES)}; "
+                        "repeatable")
+    p.add_argument("--readout-prefix", metavar="P",
+                   help="the readout's keys are P.weight and P.bias (Keras: P kernel, P bias); "
+                        "default: readout.*, or the one Linear/Dense layer present")
+    p.add_argument("--inputs", metavar="NAMES",
+                   help="input names: one name (a vector input, default x) or a comma-separated "
+                        "name per input element, e.g. x1,x2,x3")
+    p.add_argument("--output-name", default="y", metavar="NAME",
+                   help="the readout's signal name (default y)")
+    p.add_argument("--activations", choices=("table", "exact"), default="table",
+                   help="sigmoid/tanh as hls4ml-style lookup tables (default) or exact")
+    p.set_defaults(func=cmd_import)
+
+
+def cmd_import(args) -> int:
+    from .. import load
+    if bool(args.model) == bool(args.keras):
+        raise ModelError("give a model file (MODEL.pt or .npz) or --keras WEIGHTS.npz, not "
+                         + ("both" if args.model else "neither"))
+    source = args.keras or args.model
+    layers, readout = load_model(source, keras=bool(args.keras),
+                                 readout_prefix=args.readout_prefix)
+    precision = {}
+    for text in args.precision:
+        key, sep, fmt = text.partition("=")
+        if not sep or not key.strip():
+            raise ModelError(f"--precision '{text}': expected ROLE=FORMAT or GLOB[:PART]=FORMAT")
+        precision[key.strip()] = fmt.strip()
+    kwargs = {}
+    if args.format:
+        kwargs["format"] = args.format
+    if args.inputs:
+        names = [n.strip() for n in args.inputs.split(",")]
+        kwargs["inputs"] = names[0] if len(names) == 1 else names
+    act = "exact" if args.activations == "exact" else "table"
+    yaml_path, npz_path = write_netlist(
+        args.output, layers, readout, name=args.name, precision=precision, sigmoid=act,
+        tanh=act, output=args.output_name, source=source, **kwargs)
+    circuit = load(yaml_path)       # what was written must load: proves the file, not the user
+    sizes = [layers[0]["weight_ih"].shape[1]] + [lay["weight_hh"].shape[1] for lay in layers]
+    shape = " -> ".join(map(str, sizes)) + (f" -> {readout['weight'].shape[0]}" if readout
+                                            else "")
+    print(f"wrote {yaml_path} and {npz_path.name}: {len(layers)}-layer LSTM ({shape}), "
+          f"{len(circuit.cells)} cells, {len(circuit.regs)} registers")
+    return 0
+
+
+__all__ = ["add_import_parser", "cmd_import"]
