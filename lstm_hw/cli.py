@@ -19,6 +19,12 @@ def _netlist_options(p: argparse.ArgumentParser) -> None:
                    help="another folder weight files may be read from")
 
 
+def _engine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("auto", "interpreter", "compiled"), default="auto",
+                   help="the interpreter (one kernel for every netlist), code compiled for this "
+                        "netlist (cached), or auto: compiled for long runs (default)")
+
+
 def _load(args):
     return load(args.netlist, args.precision, args.weights_dir)
 
@@ -53,14 +59,16 @@ def cmd_info(args) -> int:
 def cmd_run(args) -> int:
     from .report.runs import RunRequest, run_csv
     run_csv(_load(args), RunRequest(args.input, args.output, args.float, args.signals,
-                                    args.per_cycle, args.vcd))
+                                    args.per_cycle, args.vcd, args.engine))
     return 0
 
 
 def cmd_check(args) -> int:
+    from .sim.simulator import Simulator
     from .tasks.check import render_check, run_check
     circuit = _load(args)
-    result = run_check(circuit, args.sequences, args.steps, args.seed, args.tolerance)
+    result = run_check(circuit, args.sequences, args.steps, args.seed, args.tolerance,
+                       Simulator(circuit, args.engine))
     print(render_check(result))
     return 0 if result.passed else 1
 
@@ -100,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "one per time step")
     p.add_argument("--vcd", metavar="FILE", help="write the waveforms of every cycle (VCD)")
     _netlist_options(p)
+    _engine_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="the memory task: fixed vs float vs ideal")
@@ -111,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a step is right when |y - ideal| < this (default: the netlist's "
                         "task: tolerance, else 0.5)")
     _netlist_options(p)
+    _engine_option(p)
     p.set_defaults(func=cmd_check)
 
     from .importers.command import add_import_parser   # lstm-hw import (torch stays optional)

@@ -28,6 +28,7 @@ class RunRequest:
     signals: list[str] | None = None
     per_cycle: bool = False
     vcd: str | None = None
+    engine: str = "auto"
 
 
 def _columns(trace: Trace) -> list[str]:
@@ -59,7 +60,7 @@ def run_csv(circuit: Circuit, req: RunRequest, out=sys.stdout, err=sys.stderr) -
         rows = [[t + 1, *(repr(float(v)) for v in row)] for t, row in enumerate(trace.data[0])]
         _write(req.output, header, rows, out)
         return
-    sim = Simulator(circuit)
+    sim = Simulator(circuit, req.engine)
     try:
         raw = sim.quantise_inputs(x)
     except DataError as exc:
