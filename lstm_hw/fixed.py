@@ -150,7 +150,7 @@ def parse_format(text: str) -> FixedFormat:
 # ---------------------------------------------------------------------------------------------
 # The arithmetic (numba-compiled; callable from Python too).
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def round_increment(q, neg, qb, r, odd):
     """1 if the floored value must be incremented: ``quantization_adjust`` of ap_fixed.
 
@@ -228,9 +228,30 @@ def finish(floor_val, qb, r, neg, q, o, width, signed, nbits):
     return bits, True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def requantise(v, shift, q, o, width, signed, nbits):
-    """Raw ``v`` with F2 fractional bits into a format with F = F2 - shift: (raw, overflowed)."""
+    """Raw ``v`` with F2 fractional bits into a format with F = F2 - shift: (raw, overflowed).
+
+    Inlined where it is called: the common case (a right shift whose result fits) is a few
+    operations, which fold further where the format is a constant; everything else goes to
+    ``finish`` / ``_requantise_any``, which are not inlined.
+    """
+    if 0 <= shift <= 62:
+        floor_val = v >> shift
+        qb = shift > 0 and ((v >> (shift - 1)) & 1) != 0
+        r = shift > 1 and (v & ((1 << (shift - 1)) - 1)) != 0
+        val = floor_val + (1 if round_increment(q, v < 0, qb, r, (floor_val & 1) != 0) else 0)
+        lo = -(1 << (width - 1)) if signed else 0
+        hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+        if lo <= val <= hi and not (o == SAT_SYM and signed and val == lo):
+            return val, False
+        return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
+    return _requantise_any(v, shift, q, o, width, signed, nbits)
+
+
+@njit(cache=True)
+def _requantise_any(v, shift, q, o, width, signed, nbits):
+    """requantise for every shift (left shifts, and shifts past the int64 width)."""
     if shift > 0:
         if shift <= 63:
             floor_val = v >> shift

@@ -118,44 +118,30 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
     w("ovf = 0")
     if o in (OP_DOT, OP_DOT_ACC):
         n = a1 - a0
-        # a contiguous copy of the concatenated inputs: the inner loop then vectorises
+        # a contiguous copy of the concatenated inputs, so the inner loop vectorises; for an
+        # exact sum each input is aligned here, once, not at every product
         with w.block(f"for j in range({n}):"):
             w(f"src = arg_slot[{a0} + j]")
+            w(f"ls = arg_shift[{a0} + j]" if o == OP_DOT else "ls = 0")
             with w.block("for s in range(S):"):
-                w("xbuf[j, s] = vals[src, s]")
-        shifts = {int(v) for v in p.arg_shift[a0:a1]}
-        if o == OP_DOT and len(shifts) == 1:
-            ls = _i(shifts.pop())
+                w("xbuf[j, s] = vals[src, s] << ls")
+        if o == OP_DOT:
             with w.block(f"for e in range({m}):"):
                 w(f"row = {par} + e * {n}")
                 w(f"b = ints[{par + m * n} + e]")
                 with w.block("if S == 1:"):
-                    w("sm = 0")
+                    w("sm = b")
                     with w.block(f"for j in range({n}):"):
                         w("sm += ints[row + j] * xbuf[j, 0]")
-                    w(f"acc[0] = b + (sm << {ls})")
+                    w("acc[0] = sm")
                 with w.block("else:"):
                     with w.block("for s in range(S):"):
-                        w("acc[s] = 0")
+                        w("acc[s] = b")
                     with w.block(f"for j in range({n}):"):
                         w("wt = ints[row + j]")
                         with w.block("if wt != 0:"):
                             with w.block("for s in range(S):"):
                                 w("acc[s] += wt * xbuf[j, s]")
-                    with w.block("for s in range(S):"):
-                        w(f"acc[s] = b + (acc[s] << {ls})")
-                _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
-        elif o == OP_DOT:
-            with w.block(f"for e in range({m}):"):
-                w(f"row = {par} + e * {n}")
-                with w.block("for s in range(S):"):
-                    w(f"acc[s] = ints[{par + m * n} + e]")
-                with w.block(f"for j in range({n}):"):
-                    w("wt = ints[row + j]")
-                    w(f"ls = arg_shift[{a0} + j]")
-                    with w.block("if wt != 0:"):
-                        with w.block("for s in range(S):"):
-                            w("acc[s] += (wt * xbuf[j, s]) << ls")
                 _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
         else:
             acodes = ", ".join(_i(c) for c in p.aux[i, :5])
