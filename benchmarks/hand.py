@@ -82,6 +82,8 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
                 xin[k, s] = x[t, k, s]
         for layer in range(n_layers):
             W = weights[layer]
+            B = biases[layer]
+            sd = sh_dot[layer]
             al = align[layer]
             for k in range(n):
                 for s in range(streams):
@@ -91,23 +93,21 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
                     xa[k, s] = xin[k, s] << al[k]
             for g in range(4):
                 for u in range(n):
-                    row = W[g, u]
                     if streams == 1:
-                        acc = 0
+                        acc = B[g, u]
                         for j in range(m + n):
-                            acc += row[j] * xa[j, 0]
-                        z[g, u, 0] = requantise(biases[layer][g, u] + acc, sh_dot[layer],
-                                                fz[0], fz[1], fz[2], fz[3], fz[4])[0]
+                            acc += W[g, u, j] * xa[j, 0]
+                        z[g, u, 0] = requantise(acc, sd, fz[0], fz[1], fz[2], fz[3], fz[4])[0]
                     else:
                         for s in range(streams):
-                            z[g, u, s] = biases[layer][g, u]
+                            z[g, u, s] = B[g, u]
                         for j in range(m + n):
-                            wv = row[j]
+                            wv = W[g, u, j]
                             for s in range(streams):
                                 z[g, u, s] += wv * xa[j, s]
                         for s in range(streams):
-                            z[g, u, s] = requantise(z[g, u, s], sh_dot[layer], fz[0], fz[1],
-                                                    fz[2], fz[3], fz[4])[0]
+                            z[g, u, s] = requantise(z[g, u, s], sd, fz[0], fz[1], fz[2], fz[3],
+                                                    fz[4])[0]
             for u in range(n):
                 for s in range(streams):
                     i = _table(z[0, u, s], sig, sa, sb, sc)

@@ -26,6 +26,7 @@ from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SI
                                 OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE, Program)
 
 CACHE_ENV = "LSTM_HW_CACHE_DIR"
+UNROLL_PRODUCTS = 32   # a dot this small is written out, its weights as literals, zeros left out
 
 
 def cache_dir() -> Path:
@@ -43,6 +44,7 @@ class _Writer:
     def __init__(self):
         self.lines: list[str] = []
         self.depth = 0
+        self.step = 0    # the step whose overflow counter _count adds to
 
     def __call__(self, line: str = "") -> None:
         self.lines.append("    " * self.depth + line if line else "")
@@ -87,6 +89,8 @@ def generate_source(p: Program, one_slot: int) -> str:
         w("acc = np.empty(S, np.int64)")
         w(f"xbuf = np.empty(({max_n}, S), np.int64)")
         w(f"nxt = np.empty(({max(reg_rows, 1)}, S), np.int64)")
+        for i in range(p.n_comb):   # overflow counts live in locals for the whole run
+            w(f"ovf{i} = 0")
         with w.block("for t in range(n_cycles):"):
             for k, slot in enumerate(p.in_slots):
                 with w.block("for s in range(S):"):
@@ -98,15 +102,17 @@ def generate_source(p: Program, one_slot: int) -> str:
                 with w.block("for s in range(S):"):
                     w("trace[t, k, s] = vals[record[k], s]")
             _latch(w, p, n_steps)
+        for i in range(p.n_comb):
+            w(f"overflow[{i}] += ovf{i}")
         w("return trace, overflow")
     return "\n".join(w.lines) + "\n"
 
 
 def _count(w: _Writer, valid_slot: int, one_slot: int, flag: str = "f") -> None:
     if valid_slot == one_slot:
-        w(f"ovf += {flag}")
+        w(f"ovf{w.step} += {flag}")
     else:
-        w(f"ovf += {flag} * (vals[{_i(valid_slot)}, s] != 0)")
+        w(f"ovf{w.step} += {flag} * (vals[{_i(valid_slot)}, s] != 0)")
 
 
 def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
@@ -115,8 +121,11 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
     codes = ", ".join(_i(c) for c in p.q[i])
     sh = _i(p.shift[i])
     vs = int(p.valid[i])
-    w("ovf = 0")
-    if o in (OP_DOT, OP_DOT_ACC):
+    w.step = i
+    if o in (OP_DOT, OP_DOT_ACC) and int(p.size[i]) * (a1 - a0) <= UNROLL_PRODUCTS \
+            and o == OP_DOT:
+        _small_dot(w, p, i, base, m, a0, a1, par, sh, codes, vs, one_slot)
+    elif o in (OP_DOT, OP_DOT_ACC):
         n = a1 - a0
         # a contiguous copy of the concatenated inputs, so the inner loop vectorises; for an
         # exact sum each input is aligned here, once, not at every product
@@ -241,7 +250,21 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
                 _count(w, vs, one_slot)
     else:
         raise ValueError(f"no code for opcode {o}")
-    w(f"overflow[{i}] += ovf")
+
+
+def _small_dot(w, p, i, base, m, a0, a1, par, sh, codes, vs, one_slot) -> None:
+    """A small exact dot, as one would write it by hand: one sum per output, no loops."""
+    n = a1 - a0
+    with w.block("for s in range(S):"):
+        for e in range(m):
+            terms = [_i(p.ints[par + m * n + e])]
+            for j in range(n):
+                wt = int(p.ints[par + e * n + j])
+                if wt:
+                    terms.append(f"{wt} * (vals[{_i(p.arg_slot[a0 + j])}, s] << "
+                                 f"{_i(p.arg_shift[a0 + j])})")
+            w(f"v = {' + '.join(terms)}")
+            _finish_scalar(w, base, sh, codes, vs, one_slot, "v", str(e))
 
 
 def _operand(p: Program, k: int) -> str:

@@ -1,0 +1,82 @@
+"""The engine against kernels written by hand: the lecture's cell, a 64x64 LSTM layer and the
+2-layer 128-unit network, for 1, 64 and 1,024 streams, both engines."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import lstm_hw
+from lstm_hw.importers import write_netlist
+from lstm_hw.tasks import memory
+
+from . import hand
+from .common import NETLISTS, best_of, report
+
+STREAMS = (1, 64, 1024)
+
+
+def layer64(folder: str) -> Path:
+    """A single 64-unit layer over 64 inputs (32,768 multiply-adds a cycle), random weights."""
+    rng = np.random.default_rng(64)
+    k = 1 / np.sqrt(64)
+    layer = {"weight_ih": rng.uniform(-k, k, (256, 64)), "weight_hh": rng.uniform(-k, k, (256, 64)),
+             "bias_ih": rng.uniform(-k, k, 256), "bias_hh": rng.uniform(-k, k, 256)}
+    path, _ = write_netlist(Path(folder) / "layer64.yaml", [layer], None, name="layer64")
+    return path
+
+
+def macs(circuit) -> int:
+    return sum(c.params["w_raw"].size for c in circuit.cells if c.op == "dot")
+
+
+def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, int]) -> dict:
+    """Time hand, interpreter and compiled on the same raw inputs, after checking their bits."""
+    out = {}
+    n_macs = macs(circuit)
+    engines = {e: lstm_hw.Simulator(circuit, e) for e in ("interpreter", "compiled")}
+    for streams in STREAMS:
+        steps = budget[streams]
+        raw = engines["compiled"].quantise_inputs(inputs(streams, steps))
+        x = np.ascontiguousarray(raw.transpose(1, 2, 0))
+        want = hand_run(x)   # [steps, streams] or [steps, elements, streams]
+        want = want.T[:, :, None] if want.ndim == 2 else want.transpose(2, 0, 1)
+        for eng, sim in engines.items():
+            got = sim.run(raw, record=[record], raw_inputs=True).raw(record)
+            assert np.array_equal(got, want), f"{name}: {eng} and the hand kernel disagree"
+        t_hand = best_of(lambda: hand_run(x), repeat=3)
+        row = {"hand": steps / t_hand}
+        for eng, sim in engines.items():
+            row[eng] = steps / best_of(lambda: sim.run(raw, raw_inputs=True), repeat=3)
+        out[streams] = row
+        for who in ("hand", "interpreter", "compiled"):
+            cps = row[who]
+            ratio = "" if who == "hand" else f"  ({cps / row['hand']:.2f}x hand)"
+            print(f"  {name}, {streams:>4} stream{'s' if streams > 1 else ' '}, {who:<11} "
+                  f"{cps:>12,.0f} cycles/s {cps * streams:>14,.0f} stream-cycles/s "
+                  f"{cps * streams * n_macs / 1e9:>7.2f} GMAC/s{ratio}")
+    return out
+
+
+def run() -> dict:
+    print("engine vs hand-written kernels (cycles/s per engine; MAC = the dots' multiply-adds)")
+    results = {}
+    cell = lstm_hw.load(NETLISTS / "memory_cell.yaml")
+    cell_args = hand.memory_cell_args(cell)
+    results["cell"] = case("cell", cell, lambda s, t: memory.generate(s, t, seed=5),
+                           lambda x: hand.memory_cell(x, *cell_args), "y",
+                           {1: 400_000, 64: 20_000, 1024: 1_500})
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        layer = lstm_hw.load(layer64(tmp))
+    largs = hand.lstm_layers_args(layer, 1)
+    results["layer64"] = case("layer64", layer, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
+                              lambda x: hand.lstm_layers(x, *largs), "l1_h_next",
+                              {1: 3000, 64: 100, 1024: 8})
+    net = lstm_hw.load(NETLISTS / "lstm2x128.yaml")
+    nargs = hand.lstm_layers_args(net, 2)
+    results["net2x128"] = case("net2x128", net, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
+                               lambda x: hand.lstm_layers(x, *nargs), "l2_h_next",
+                               {1: 500, 64: 20, 1024: 3})
+    return results
