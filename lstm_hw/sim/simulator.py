@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -199,39 +200,77 @@ class Simulator:
                 counts[name] = counts.get(name, 0) + int(n)
         return counts
 
-    def cycle_inputs(self, raw: np.ndarray, n_cycles: int | None = None) -> np.ndarray:
-        """Step inputs [streams, steps, columns] -> what the hardware sees each cycle
+    def cycle_inputs(self, raw: np.ndarray, n_cycles: int | None = None, first_step: int = 0,
+                     first_cycle: int = 0) -> np.ndarray:
+        """Step inputs [streams, steps, columns] -> what the hardware sees in each cycle
         [cycles, columns (+ valid), streams]: a step's inputs are applied for II cycles, its
-        valid bit is 1 in the first of them."""
+        valid bit is 1 in the first of them; after the last step they are held, not valid.
+        raw holds steps first_step..; the cycles asked for start at first_cycle."""
         steps = raw.shape[1]
         if not self.timing.timed:
             return np.ascontiguousarray(raw.transpose(1, 2, 0))
         ii = self.timing.ii
-        n_cycles = n_cycles or (steps - 1) * ii + 1
-        cycle = np.arange(n_cycles)
-        step = np.minimum(cycle // ii, steps - 1)
+        n_cycles = (steps - 1) * ii + 1 if n_cycles is None else n_cycles
+        cycle = first_cycle + np.arange(n_cycles)
+        step = cycle // ii - first_step
+        valid = (cycle % ii == 0) & (step < steps)
         x = np.empty((n_cycles, raw.shape[2] + 1, raw.shape[0]), np.int64)
-        x[:, :-1, :] = raw.transpose(1, 2, 0)[step]
-        x[:, -1, :] = ((cycle % ii == 0) & (cycle // ii < steps))[:, None]
+        x[:, :-1, :] = raw.transpose(1, 2, 0)[np.minimum(step, steps - 1)]
+        x[:, -1, :] = valid[:, None]
         return x
 
-    def _run_raw(self, raw: np.ndarray, ids: list[int]) -> Trace:
+    def stream(self, chunks, record="outputs") -> Iterator[Trace]:
+        """Simulate raw input chunks [streams, steps, columns] one after the other, the state
+        carried across, yielding each step's recorded values as soon as they are valid: memory
+        stays bounded by the chunk size however long the run."""
         cells = self.circuit.cells
-        n_streams, n_steps, _ = raw.shape
+        ids = select_signals(self.circuit, record)
         hw = [self.present[i] for i in ids]
-        record = np.array([self.program.slot_of[h] + e for h in hw
-                           for e in range(self.hardware.cells[h].size)], dtype=np.int64)
+        slots = np.array([self.program.slot_of[h] + e for h in hw
+                          for e in range(self.hardware.cells[h].size)], dtype=np.int64)
         finish = np.array([self.timing.finish[i] for i in ids for _ in range(cells[i].size)],
                           dtype=np.int64)
-        ii = self.timing.ii
-        n_cycles = (n_steps - 1) * ii + int(finish.max(initial=0)) + 1
-        trace, counts = self._kernel(self.initial_state(n_streams),
-                                     self.cycle_inputs(raw, n_cycles), record)
-        # step k of a signal is the cycle k * II + its finish (= the cycle itself, untimed)
-        at = np.arange(n_steps)[:, None] * ii + finish[None, :]
-        data = trace[at, np.arange(len(record))[None, :], :]
-        return Trace([cells[i].name for i in ids], [cells[i].size for i in ids],
-                     [cells[i].fmt for i in ids], data.transpose(2, 0, 1), counts)
+        ii, lat = self.timing.ii, int(finish.max(initial=0))
+        names, sizes, fmts = ([cells[i].name for i in ids], [cells[i].size for i in ids],
+                              [cells[i].fmt for i in ids])
+        vals, buf, buf_start, done, total, last = None, None, 0, 0, 0, None
+
+        def advance(raw, first_step, n_cycles):
+            nonlocal vals, buf, buf_start, done
+            if vals is None:
+                vals = self.initial_state(raw.shape[0])
+            c0 = buf_start + (0 if buf is None else buf.shape[0])
+            trace, counts = self._kernel(vals, self.cycle_inputs(raw, n_cycles, first_step, c0),
+                                         slots)
+            buf = trace if buf is None else np.concatenate([buf, trace])
+            end = c0 + n_cycles                       # cycles run so far
+            ready = min(total, (end - 1 - lat) // ii + 1) if end > lat else 0
+            if ready <= done:
+                return Trace(names, sizes, fmts, np.empty((raw.shape[0], 0, len(slots)),
+                                                          np.int64), counts)
+            at = np.arange(done, ready)[:, None] * ii + finish[None, :] - buf_start
+            data = buf[at, np.arange(len(slots))[None, :], :].transpose(2, 0, 1)
+            done = ready
+            keep = done * ii - buf_start               # the earliest cycle still needed
+            buf, buf_start = buf[keep:], buf_start + keep
+            return Trace(names, sizes, fmts, data, counts)
+
+        for raw in chunks:
+            first, total, last = total, total + raw.shape[1], raw[:, -1:]
+            yield advance(raw, first, raw.shape[1] * ii)
+        if last is not None and done < total:          # drain the pipeline
+            more = (total - 1) * ii + lat + 1 - (buf_start + len(buf))
+            yield advance(last, total - 1, max(more, 1))
+
+    def _run_raw(self, raw: np.ndarray, ids: list[int]) -> Trace:
+        parts = list(self.stream([raw], [self.circuit.cells[i].name for i in ids]))
+        counts: dict[str, int] = {}
+        for part in parts:
+            for k, v in part.overflow.items():
+                counts[k] = counts.get(k, 0) + v
+        first = parts[0]
+        return Trace(first.names, first.sizes, first.formats,
+                     np.concatenate([p.data for p in parts], axis=1), counts)
 
     def valid_cycles(self, cid: int, n_steps: int, n_cycles: int) -> np.ndarray:
         """0/1 per cycle: 1 where signal cid holds the value of a time step."""
