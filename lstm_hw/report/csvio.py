@@ -11,6 +11,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +33,46 @@ def read_inputs(path: str, columns: list[str]) -> np.ndarray:
 
 def read_table(path: str, columns: list[str]) -> CsvInputs:
     """The inputs with where each value stands in the file, for messages about them."""
+    chunks = list(iter_table(path, columns))
+    return CsvInputs(np.concatenate([c.data for c in chunks]),
+                     [line for c in chunks for line in c.lines], chunks[0].positions)
+
+
+def iter_table(path: str, columns: list[str], chunk_rows: int = 1 << 16) -> Iterator[CsvInputs]:
+    """The inputs ``chunk_rows`` steps at a time: a long file is never held whole."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:   # -sig: Excel's BOM
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
+        fh = open(path, newline="", encoding="utf-8-sig")   # -sig: Excel's byte order mark
+    except OSError as exc:
         raise DataError(f"{path}: error: cannot read: {exc}") from None
-    if not rows:
-        raise DataError(f"{path}:1:1: error: empty file (expected a header: "
-                        f"{', '.join(columns)})")
-    header = [h.strip() for h in rows[0]]
-    names = header[1:] if header and header[0] == "step" else header
+    with fh:
+        try:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise DataError(f"{path}:1:1: error: empty file (expected a header: "
+                                f"{', '.join(columns)})")
+            where = _columns_of(path, header, columns)
+            positions = [k + 1 for k in where]
+            data, lines, any_rows = [], [], False
+            for line, row in enumerate(reader, start=2):
+                if not any(f.strip() for f in row):   # blank lines: skipped, lines counted
+                    continue
+                data.append(_row(path, line, row, header, where, columns))
+                lines.append(line)
+                if len(data) == chunk_rows:
+                    yield CsvInputs(np.array(data), lines, positions)
+                    data, lines, any_rows = [], [], True
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: error: cannot read: {exc}") from None
+    if data or not any_rows:
+        if not data:
+            raise DataError(f"{path}:2:1: error: no data rows after the header")
+        yield CsvInputs(np.array(data), lines, positions)
+
+
+def _columns_of(path: str, header: list[str], columns: list[str]) -> list[int]:
+    """Where each input column is in the header (0-based); refuses unknown and missing ones."""
+    names = header[1:] if header[0] == "step" else header
     skip = len(header) - len(names)
     seen = set()
     for k, name in enumerate(names):
@@ -57,28 +88,27 @@ def read_table(path: str, columns: list[str]) -> CsvInputs:
         raise DataError(f"{path}:1:1: error: missing column{'s' if len(missing) > 1 else ''} "
                         f"{', '.join(repr(m) for m in missing)} (the inputs are "
                         f"{', '.join(columns)})")
-    where = [skip + names.index(c) for c in columns]
-    body = [(r + 2, row) for r, row in enumerate(rows[1:]) if any(f.strip() for f in row)]
-    data = np.empty((len(body), len(columns)))
-    for r, (line, row) in enumerate(body):   # blank lines are skipped, lines keep their numbers
-        if len(row) != len(header):   # point at the first missing or extra field
-            raise DataError(f"{path}:{line}:{min(len(row), len(header)) + 1}: error: "
-                            f"{len(row)} field{'s' if len(row) != 1 else ''}, but the header "
-                            f"has {len(header)}")
-        for k, col in enumerate(where):
-            text = row[col].strip()
-            try:
-                value = float(text)
-            except ValueError:
-                raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
-                                f"'{text}' is not a number") from None
-            if not math.isfinite(value):
-                raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
-                                f"'{text}' is not a finite number")
-            data[r, k] = value
-    if not len(data):
-        raise DataError(f"{path}:2:1: error: no data rows after the header")
-    return CsvInputs(data, [line for line, _ in body], [k + 1 for k in where])
+    return [skip + names.index(c) for c in columns]
+
+
+def _row(path, line, row, header, where, columns) -> list[float]:
+    if len(row) != len(header):   # point at the first missing or extra field
+        raise DataError(f"{path}:{line}:{min(len(row), len(header)) + 1}: error: "
+                        f"{len(row)} field{'s' if len(row) != 1 else ''}, but the header "
+                        f"has {len(header)}")
+    values = []
+    for k, col in enumerate(where):
+        text = row[col].strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
+                            f"'{text}' is not a number") from None
+        if not math.isfinite(value):
+            raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
+                            f"'{text}' is not a finite number")
+        values.append(value)
+    return values
 
 
 @contextmanager

@@ -7,8 +7,11 @@ not at all.
 """
 from __future__ import annotations
 
+import csv
+import itertools
 import sys
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -17,7 +20,7 @@ from ..diagnostics import DataError
 from ..fixed import to_decimal
 from ..sim.reference import run_reference
 from ..sim.simulator import Simulator, Trace, select_signals
-from .csvio import atomic_write, read_table, write_rows
+from .csvio import atomic_write, iter_table, read_table, write_rows
 
 
 @dataclass
@@ -49,53 +52,88 @@ def _signals(circuit: Circuit, patterns) -> list[str]:
 
 
 def run_csv(circuit: Circuit, req: RunRequest, out=sys.stdout, err=sys.stderr) -> None:
-    table = read_table(req.input, circuit.input_columns())
-    x = table.data
     outputs = [circuit.cells[i].name for i in circuit.outputs]
     record = outputs + [n for n in (_signals(circuit, req.signals) if req.signals else [])
                         if n not in outputs]
     if req.float_:
-        trace = run_reference(circuit, x, record)
+        trace = run_reference(circuit, read_table(req.input, circuit.input_columns()).data,
+                              record)
         header = ["step"] + _columns(trace)
         rows = [[t + 1, *(repr(float(v)) for v in row)] for t, row in enumerate(trace.data[0])]
         _write(req.output, header, rows, out)
         return
     sim = Simulator(circuit, req.engine)
-    try:
-        raw = sim.quantise_inputs(x)
-    except DataError as exc:
-        if exc.step is None:
-            raise
-        line = table.lines[exc.step]
-        col = table.positions[circuit.input_columns().index(exc.column)]
-        raise DataError(f"{req.input}:{line}:{col}: error: column '{exc.column}': "
-                        f"{exc.detail}") from None
-    ii = sim.timing.ii
     if req.per_cycle or req.vcd:
-        hw_record = ("all" if not req.signals else
-                     [c.name for c in sim.hardware.cells if c.op == "input"] +
-                     [sim.hardware.cells[sim.present[circuit.by_name[n]]].name for n in record])
-        cycles = sim.run_cycles(raw, hw_record, raw_inputs=True)
-        n_cycles = cycles.data.shape[1]
-        valid = {n: sim.valid_cycles(circuit.by_name[n], raw.shape[1], n_cycles)
-                 for n in outputs}
-        if req.vcd:
-            from .vcd import write_vcd
-            write_vcd(req.vcd, cycles, circuit.name, valid)
+        _run_cycles(circuit, sim, req, record, outputs, out, err)
+    else:
+        _run_steps(circuit, sim, req, record, outputs, out, err)
+
+
+def _quantised(circuit, sim, path: str, tables) -> Iterator[np.ndarray]:
+    """The CSV's chunks as raw inputs; a value that does not fit is refused at its row and
+    column."""
+    for table in tables:
+        try:
+            yield sim.quantise_inputs(table.data)
+        except DataError as exc:
+            if exc.step is None:
+                raise
+            col = table.positions[circuit.input_columns().index(exc.column)]
+            raise DataError(f"{path}:{table.lines[exc.step]}:{col}: error: column "
+                            f"'{exc.column}': {exc.detail}") from None
+
+
+def _run_steps(circuit, sim, req, record, outputs, out, err) -> None:
+    """One row per time step, streamed: the input is read, simulated and written in chunks,
+    so memory does not grow with the length of the run."""
+    cells = [circuit.cell(n) for n in record]
+    lat = [sim.timing.finish[circuit.by_name[n]] for n in outputs]
+    header = ["step"] + [n if c.size == 1 else f"{n}[{k}]" for n, c in zip(record, cells)
+                         for k in range(c.size)] + [f"{n}@cycle" for n in outputs]
+    chunks = _quantised(circuit, sim, req.input, iter_table(req.input, circuit.input_columns()))
+    chunks = itertools.chain([next(chunks)], chunks)   # header and first rows checked up front
+    overflow: dict[str, int] = {}
+    ii = sim.timing.ii
+
+    def emit(fh) -> None:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        step = 0
+        for part in sim.stream(chunks, record):
+            for k, v in part.overflow.items():
+                overflow[k] = overflow.get(k, 0) + v
+            for vals in _decimals(part, part.data[0]):
+                writer.writerow([step + 1, *vals, *(step * ii + d for d in lat)])
+                step += 1
+
+    if req.output:
+        with atomic_write(req.output) as fh:
+            emit(fh)
+    else:
+        emit(out)
+    _report_overflow(overflow, err)
+
+
+def _run_cycles(circuit, sim, req, record, outputs, out, err) -> None:
+    """One row per clock cycle, and/or the waveforms (the whole run is held)."""
+    table = read_table(req.input, circuit.input_columns())
+    raw = next(_quantised(circuit, sim, req.input, [table]))
+    hw_record = ("all" if not req.signals else
+                 [c.name for c in sim.hardware.cells if c.op == "input"] +
+                 [sim.hardware.cells[sim.present[circuit.by_name[n]]].name for n in record])
+    cycles = sim.run_cycles(raw, hw_record, raw_inputs=True)
+    n_cycles = cycles.data.shape[1]
+    valid = {n: sim.valid_cycles(circuit.by_name[n], raw.shape[1], n_cycles) for n in outputs}
+    if req.vcd:
+        from .vcd import write_vcd
+        write_vcd(req.vcd, cycles, circuit.name, valid)
     if req.per_cycle:
         header = ["cycle", *(f"{n}.valid" for n in outputs)] + _columns(cycles)
         flags = np.stack([valid[n] for n in outputs], axis=1)
         rows = [[t, *flags[t], *vals] for t, vals in
                 enumerate(_decimals(cycles, cycles.data[0]))]
-        _report_overflow(cycles.overflow, err)
-    else:
-        trace = sim.run(raw, record, raw_inputs=True)
-        lat = [sim.timing.finish[circuit.by_name[n]] for n in outputs]
-        header = ["step"] + _columns(trace) + [f"{n}@cycle" for n in outputs]
-        rows = [[t + 1, *vals, *(t * ii + d for d in lat)]
-                for t, vals in enumerate(_decimals(trace, trace.data[0]))]
-        _report_overflow(trace.overflow, err)
-    _write(req.output, header, rows, out)
+        _write(req.output, header, rows, out)
+    _report_overflow(cycles.overflow, err)
 
 
 def _report_overflow(overflow: dict[str, int], err) -> None:
