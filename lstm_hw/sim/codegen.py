@@ -79,7 +79,7 @@ def generate_source(p: Program, one_slot: int) -> str:
     n_steps = len(p.op)
     max_n = max([int(p.arg1[i] - p.arg0[i]) for i in range(n_steps)] + [1])
     reg_rows = int(p.reg_size.sum()) if len(p.reg_size) else 0
-    w("@njit(cache=True)")
+    w("@njit(cache=True, nogil=True)")
     with w.block("def run(vals, inputs, record, ints, arg_slot, arg_step, arg_shift, op, out, size, q, "
                  "shift, arg0, arg1, par, aux, fold_state, fold_start, fold_t, fold_k):"):
         w("n_cycles = inputs.shape[0]")

@@ -19,7 +19,7 @@ from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SI
 from ..fixed import quantise_float, requantise
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, arg_slot,
                 arg_step, arg_shift, arg_sign, ints, reg_out, reg_in, reg_size, reg_q, reg_shift,
                 reg_plain, reg_en, reg_en_step, reg_rst, reg_rst_step, reg_init, fold_state, fold_start,
@@ -237,7 +237,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
     return trace, overflow
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fold_edge(i, state, start, n_cycles, per_cycle, op, out, size, q, shift, arg0, arg1, par,
               aux, arg_slot, arg_shift, ints, vals):
     """One clock edge of a folded dot (step row i): start, accumulate ``per_cycle`` products,

@@ -7,6 +7,8 @@ Results hold raw integers [streams, steps, elements] with the format of every re
 from __future__ import annotations
 
 import fnmatch
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -22,6 +24,8 @@ from .kernel import run_program
 
 ENGINES = ("auto", "interpreter", "compiled")
 AUTO_COMPILE_CYCLES = 2_000_000   # stream-cycles from which 'auto' picks the compiled backend
+PARALLEL_MIN_STREAMS = 32         # streams per thread, at least, before splitting them
+PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x slots below which one thread is quicker
 
 
 @dataclass
@@ -86,13 +90,14 @@ def as_streams(inputs, n_columns: int) -> np.ndarray:
 class Simulator:
     """Bit-exact fixed-point simulation of an elaborated circuit."""
 
-    def __init__(self, circuit: Circuit, engine: str = "auto"):
+    def __init__(self, circuit: Circuit, engine: str = "auto", threads: int | None = None):
         """engine: 'interpreter' (one compiled kernel for every netlist), 'compiled' (code
         generated for this netlist, compiled once and cached) or 'auto' (compiled for long
-        runs of few streams)."""
+        runs of few streams). threads: how many cores may share the streams (default: all)."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         self.engine = engine
+        self.threads = threads or os.cpu_count() or 1
         self._compiled = None
         self.circuit = circuit
         self.timing: Timing = analyse(circuit)
@@ -169,7 +174,28 @@ class Simulator:
             else "interpreter"
 
     def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
-        """Run the program: cycle_inputs [cycles, input slots, streams] -> (trace, overflow)."""
+        """Run the program: cycle_inputs [cycles, input slots, streams] -> (trace, overflow).
+
+        Streams are independent: with enough of them, they are split over the cores, one
+        thread each (the kernels release the GIL), and put back together in order."""
+        n_streams = vals.shape[1]
+        work = cycle_inputs.shape[0] * n_streams * max(self.program.n_slots, 1)
+        parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
+        if parts < 2 or work < PARALLEL_MIN_WORK:
+            return self._kernel_part(vals, cycle_inputs, record)
+        cuts = np.linspace(0, n_streams, parts + 1).astype(int)
+        halves = [(np.ascontiguousarray(vals[:, a:b]),
+                   np.ascontiguousarray(cycle_inputs[:, :, a:b])) for a, b in zip(cuts, cuts[1:])]
+        with ThreadPoolExecutor(parts) as pool:
+            results = list(pool.map(lambda h: self._kernel_part(h[0], h[1], record), halves))
+        counts: dict[str, int] = {}
+        for (v, _), (a, b), (_, c) in zip(halves, zip(cuts, cuts[1:]), results):
+            vals[:, a:b] = v
+            for k, n in c.items():
+                counts[k] = counts.get(k, 0) + n
+        return np.concatenate([t for t, _ in results], axis=2), counts
+
+    def _kernel_part(self, vals, cycle_inputs, record):
         p = self.program
         engine = self._pick_engine(cycle_inputs.shape[0] * vals.shape[1], vals.shape[1])
         if engine == "compiled":
