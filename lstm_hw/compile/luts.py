@@ -12,6 +12,7 @@ A piecewise-linear unit has knots x0 < ... < xk with values y; between knots it 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from fractions import Fraction
 
 import numpy as np
@@ -75,10 +76,19 @@ def build_table(func: str, size: int, lo: Fraction, hi: Fraction, index: str, en
         if k.denominator != 1:
             raise ValueError("index 'trunc' needs -lo to be a whole number of steps")
         a, b, c, trunc = d.denominator, -int(k) * d.numerator, d.numerator, True
-    xs = np.array([float(lo + i * step) for i in range(size)])
     ent_fmt = replace(out_fmt, rounding=ENTRY_ROUNDING[entries])
-    raw, _ = quantise_floats(ACTIVATIONS[func](xs), ent_fmt)
+    raw, _ = quantise_floats(_table_points(func, size, lo, hi), ent_fmt)
     return Table(raw, int(a), int(b), int(c), trunc, lo, hi)
+
+
+@lru_cache(maxsize=256)
+def _table_points(func: str, size: int, lo: Fraction, hi: Fraction) -> np.ndarray:
+    """f at the table's left edges, in float64 (cached: a sweep builds the same table in many
+    formats, and the exact edges cost a Fraction each)."""
+    step = (hi - lo) / size
+    values = ACTIVATIONS[func](np.array([float(lo + i * step) for i in range(size)]))
+    values.flags.writeable = False
+    return values
 
 
 @dataclass
