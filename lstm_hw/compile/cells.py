@@ -94,8 +94,9 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
     """The float64 meaning of a combinational cell; arrays are [streams, elements]."""
     op = cell.op
     if op == "dot":
+        # einsum, not BLAS: the same sums in the same order whatever the batch or the threads
         x = np.concatenate(args, axis=1)
-        return x @ cell.params["weights"].T + cell.params["bias"]
+        return np.einsum("sj,ij->si", x, cell.params["weights"]) + cell.params["bias"]
     if op == "add":
         return sum(args[1:], args[0])
     if op == "sub":
