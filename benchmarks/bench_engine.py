@@ -52,10 +52,12 @@ def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, in
         out[streams] = row
         for who in ("hand", "interpreter", "compiled"):
             cps = row[who]
-            ratio = "" if who == "hand" else f"  ({cps / row['hand']:.2f}x hand)"
-            print(f"  {name}, {streams:>4} stream{'s' if streams > 1 else ' '}, {who:<11} "
-                  f"{cps:>12,.0f} cycles/s {cps * streams:>14,.0f} stream-cycles/s "
-                  f"{cps * streams * n_macs / 1e9:>7.2f} GMAC/s{ratio}")
+            head = f"{name}, {streams} stream{'s' if streams > 1 else ''}, {who}"
+            report(f"{head}: cycles/s", cps, "cycles/s")
+            report(f"{head}: stream-cycles/s", cps * streams, "stream-cycles/s")
+            report(f"{head}: MAC/s", cps * streams * n_macs, "MAC/s")
+            if who != "hand":
+                report(f"{head}: ratio to hand", cps / row["hand"], "x")
     return out
 
 

@@ -1,0 +1,58 @@
+"""Long runs in bounded memory: `lstm-hw run` over 100,000 and 10,000,000 steps of the
+lecture's cell, peak resident memory (RSS) and time of each."""
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lstm_hw.tasks import memory
+
+from .common import ROOT, report
+
+
+def write_inputs(path: Path, steps: int) -> None:
+    """A CSV of `steps` random task steps, written in blocks (this script stays small too)."""
+    with open(path, "w") as fh:
+        fh.write("x1,x2,x3\n")
+        for start in range(0, steps, 1_000_000):
+            x = memory.generate(1, min(1_000_000, steps - start), seed=start)[0].astype(np.int64)
+            np.savetxt(fh, x, fmt="%d", delimiter=",")
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of one `python -m lstm_hw ARGS` in a fresh process."""
+    code = ("import resource, sys, runpy; sys.argv = ['lstm-hw'] + sys.argv[1:]\n"
+            "try:\n    runpy.run_module('lstm_hw', run_name='__main__')\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(code)")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - t0
+    return int(proc.stderr.strip().splitlines()[-1]) / 1024, seconds
+
+
+def run(steps_long: int = 10_000_000) -> dict:
+    print("long runs (lstm-hw run netlists/memory_cell.yaml -i IN.csv -o OUT.csv)")
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for steps in (100_000, steps_long):
+            csv = Path(tmp) / f"in{steps}.csv"
+            write_inputs(csv, steps)
+            rss, seconds = peak_rss_mb(["run", "netlists/memory_cell.yaml", "-i", str(csv),
+                                        "-o", str(Path(tmp) / "out.csv")])
+            report(f"{steps:,} steps: peak RSS", rss, "MB")
+            report(f"{steps:,} steps: wall time", seconds, "s")
+            report(f"{steps:,} steps: steps/s through CSV", steps / seconds, "steps/s")
+            out[steps] = rss
+            (Path(tmp) / "out.csv").unlink()
+    ratio = out[steps_long] / out[100_000]
+    report("peak RSS, long run / short run", ratio, "x")
+    return out
