@@ -14,8 +14,6 @@ from lstm_hw.tasks import memory
 from . import hand
 from .common import NETLISTS, best_of, report
 
-STREAMS = (1, 64, 1024)
-
 
 def layer64(folder: str) -> Path:
     """A single 64-unit layer over 64 inputs (32,768 multiply-adds a cycle), random weights."""
@@ -32,12 +30,12 @@ def macs(circuit) -> int:
 
 
 def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, int]) -> dict:
+    """budget: steps to time for each number of streams (its keys)."""
     """Time hand, interpreter and compiled on the same raw inputs, after checking their bits."""
     out = {}
     n_macs = macs(circuit)
     engines = {e: lstm_hw.Simulator(circuit, e) for e in ("interpreter", "compiled")}
-    for streams in STREAMS:
-        steps = budget[streams]
+    for streams, steps in budget.items():
         raw = engines["compiled"].quantise_inputs(inputs(streams, steps))
         x = np.ascontiguousarray(raw.transpose(1, 2, 0))
         want = hand_run(x)   # [steps, streams] or [steps, elements, streams]
@@ -80,5 +78,5 @@ def run() -> dict:
     nargs = hand.lstm_layers_args(net, 2)
     results["net2x128"] = case("net2x128", net, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
                                lambda x: hand.lstm_layers(x, *nargs), "l2_h_next",
-                               {1: 500, 64: 20, 1024: 3})
+                               {1: 500, 64: 20, 256: 6, 1024: 3})
     return results

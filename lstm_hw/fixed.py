@@ -228,13 +228,11 @@ def finish(floor_val, qb, r, neg, q, o, width, signed, nbits):
     return bits, True
 
 
-@njit(cache=True, inline="always")
-def requantise(v, shift, q, o, width, signed, nbits):
+def _requantise(v, shift, q, o, width, signed, nbits):
     """Raw ``v`` with F2 fractional bits into a format with F = F2 - shift: (raw, overflowed).
 
-    Inlined where it is called: the common case (a right shift whose result fits) is a few
-    operations, which fold further where the format is a constant; everything else goes to
-    ``finish`` / ``_requantise_any``, which are not inlined.
+    The common case (a right shift whose result fits) is a few operations, which fold further
+    where the format is a constant; everything else goes to ``finish`` / ``_requantise_any``.
     """
     if 0 <= shift <= 62:
         floor_val = v >> shift
@@ -247,6 +245,13 @@ def requantise(v, shift, q, o, width, signed, nbits):
             return val, False
         return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
     return _requantise_any(v, shift, q, o, width, signed, nbits)
+
+
+# The same function twice: inlined where it is called (code generated for one netlist, where
+# the format codes are constants and most of it folds away), and called (the interpreter, which
+# would otherwise inline it at every op and take several times longer to compile).
+requantise = njit(cache=True, inline="always")(_requantise)
+requantise_call = njit(cache=True)(_requantise)
 
 
 @njit(cache=True)
@@ -286,7 +291,8 @@ def quantise_float(x, frac, q, o, width, signed, nbits):
     could overflow to inf or lose bits of a subnormal, and floor(x) overflows int64).
     """
     m, e = math.frexp(x)
-    return requantise(np.int64(math.ldexp(m, 53)), 53 - e - frac, q, o, width, signed, nbits)
+    return requantise_call(np.int64(math.ldexp(m, 53)), 53 - e - frac, q, o, width, signed,
+                           nbits)
 
 
 @njit(cache=True)

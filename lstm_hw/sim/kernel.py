@@ -16,7 +16,7 @@ from numba import njit
 
 from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SIGMOID,
                                 OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE)
-from ..fixed import quantise_float, requantise
+from ..fixed import quantise_float, requantise_call as requantise
 
 
 @njit(cache=True, nogil=True)
