@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .importers.command import add_import_parser   # lstm-hw import (torch stays optional)
     add_import_parser(sub)
+    from .explore.command import add_explore_parsers   # lstm-hw sweep, profile, tune
+    add_explore_parsers(sub)
     return parser
 
 

@@ -214,15 +214,24 @@ class _Elaborator:
             self.cells[cid].args = tuple(args[cid])
             self.cells[cid].ctrl = ctrls[cid]
         pending = set(self.blocks)
-        while pending:   # optimistic fixpoint: register loops settle from the known side
+        optimistic = False
+        while pending:
+            # size what all operands tell; only when stuck (a register loop) let an elementwise
+            # op take its size from the operands known so far, then be strict again
             progress = False
             for cid in sorted(pending):
-                size = self.size_of(self.cells[cid], self.blocks[cid])
+                size = self.size_of(self.cells[cid], self.blocks[cid], optimistic)
                 if size:
                     self.cells[cid].size = size
                     pending.discard(cid)
                     progress = True
-            if not progress:
+                    if optimistic:
+                        break
+            if progress:
+                optimistic = False
+            elif not optimistic:
+                optimistic = True
+            else:
                 for cid in sorted(pending):
                     self.diag.error(self.cells[cid].loc, f"block '{self.cells[cid].name}': "
                                     "cannot infer its vector size (give its register an "
@@ -231,8 +240,8 @@ class _Elaborator:
         for cid, block in self.blocks.items():
             self.check_sizes(self.cells[cid], block)
 
-    def size_of(self, cell: Cell, block: Block) -> int:
-        """The cell's size if it can be told yet, else 0."""
+    def size_of(self, cell: Cell, block: Block, optimistic: bool = False) -> int:
+        """The cell's size if it can be told yet, else 0 (optimistic: from known operands)."""
         sizes = [self.cells[a].size for a in cell.args]
         op = cell.op
         if op == "const":
@@ -260,9 +269,11 @@ class _Elaborator:
                 return 1   # reported by check_sizes
         if OPS[op].concat:
             return 0 if 0 in sizes else sum(sizes)
+        if op == "mux" and "sel" in cell.ctrl:
+            sizes.append(self.cells[cell.ctrl["sel"]].size)
         known = [s for s in sizes if s]
-        if op == "mux" and "sel" in cell.ctrl and self.cells[cell.ctrl["sel"]].size:
-            known.append(self.cells[cell.ctrl["sel"]].size)
+        if len(known) < len(sizes) and not optimistic:
+            return 0
         return max(known) if known else 0
 
     def check_sizes(self, cell: Cell, block: Block) -> None:

@@ -4,7 +4,8 @@ A table of ``size`` entries covers ``[lo, hi)`` in steps of ``(hi - lo) / size``
 f(lo + i * step) (the left edge, as hls4ml builds its tables) rounded into the cell's format. The
 index is formed from the fixed-point input with integer arithmetic only:
 ``floor`` mode: floor((x - lo) / step); ``trunc`` mode (hls4ml): trunc(x / step) + (-lo / step);
-then clamped to [0, size - 1]. Both are ``(raw * a - b) / c`` with int64 a, b, c derived exactly.
+then clamped to [0, size - 1]. With int64 a, b, c derived exactly: floor((raw * a - b) / c) and
+trunc(raw * a / c) - b.
 
 A piecewise-linear unit has knots x0 < ... < xk with values y; between knots it computes
 ``slope * x + intercept`` with both coefficients in ``coef_format``; outside it holds y0 / yk.
@@ -75,7 +76,7 @@ def build_table(func: str, size: int, lo: Fraction, hi: Fraction, index: str, en
         k = -lo / step
         if k.denominator != 1:
             raise ValueError("index 'trunc' needs -lo to be a whole number of steps")
-        a, b, c, trunc = d.denominator, -int(k) * d.numerator, d.numerator, True
+        a, b, c, trunc = d.denominator, -int(k), d.numerator, True
     ent_fmt = replace(out_fmt, rounding=ENTRY_ROUNDING[entries])
     raw, _ = quantise_floats(_table_points(func, size, lo, hi), ent_fmt)
     return Table(raw, int(a), int(b), int(c), trunc, lo, hi)

@@ -78,7 +78,9 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
     for r in circuit.regs:
         c = cells[r]
         written[r] = max(finish[a] for a in (*c.args, *c.ctrl.values()))
-        finish[r] = min(readers[r], default=written[r])
+        # readers later than the write see it through balancing registers (expand); the
+        # register itself holds the step's value up to the write
+        finish[r] = min(readers[r] + [written[r]])
         need = written[r] - finish[r] + 1
         if need > min_ii:
             min_ii, limit = need, ("reg", r)

@@ -192,13 +192,14 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
         src = _operand(p, a0)
         with w.block(f"for e in range({m}):"):
             with w.block("for s in range(S):"):
-                w(f"num = vals[{src}, s] * {ta} - {tb}")
-                if trunc:   # toward zero, as C integer division
+                if trunc:   # toward zero, as C integer division, then the offset
+                    w(f"num = vals[{src}, s] * {ta}")
                     w(f"idx = abs(num) // {tc}")
                     with w.block("if num < 0:"):
                         w("idx = -idx")
+                    w(f"idx -= {tb}")
                 else:
-                    w(f"idx = num // {tc}")
+                    w(f"idx = (vals[{src}, s] * {ta} - {tb}) // {tc}")
                 with w.block("if idx < 0:"):
                     w("idx = 0")
                 with w.block(f"elif idx > {tsize - 1}:"):

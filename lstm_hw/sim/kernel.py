@@ -129,13 +129,14 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                 for e in range(m):
                     src = arg_slot[a0] + e * arg_step[a0]
                     for s in range(n_streams):
-                        num = vals[src, s] * ta - tb
-                        if trunc:   # toward zero, as C integer division
+                        if trunc:   # toward zero, as C integer division, then the offset
+                            num = vals[src, s] * ta
                             idx = abs(num) // tc
                             if num < 0:
                                 idx = -idx
+                            idx -= tb
                         else:
-                            idx = num // tc
+                            idx = (vals[src, s] * ta - tb) // tc
                         if idx < 0:
                             idx = 0
                         elif idx > tsize - 1:

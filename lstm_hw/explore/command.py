@@ -1,0 +1,153 @@
+"""``lstm-hw sweep``, ``lstm-hw profile`` and ``lstm-hw tune``: argument parsing only."""
+from __future__ import annotations
+
+import argparse
+
+from .grid import SweepError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _common(p: argparse.ArgumentParser, signals: bool = True) -> None:
+    p.add_argument("netlist", metavar="NETLIST")
+    p.add_argument("--precision", action="append", default=[], metavar="GLOB[:PART]=FORMAT",
+                   help="base rules, applied before each setting's (repeatable)")
+    p.add_argument("--weights-dir", metavar="DIR",
+                   help="another folder weight files may be read from")
+    p.add_argument("--sequences", type=_positive, default=1000,
+                   help="random sequences per setting (default 1000, as check)")
+    p.add_argument("--steps", type=_positive, default=50, help="steps per sequence (default 50)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="the memory task: a step is right when |y - ideal| < this (default: "
+                        "the netlist's, else 0.5)")
+    p.add_argument("--input-range", nargs=2, type=float, default=(-1.0, 1.0),
+                   metavar=("LO", "HI"),
+                   help="without the memory task: random inputs uniform in [LO, HI] "
+                        "(default -1 1)")
+    if signals:
+        p.add_argument("--signals", action="append", default=[], metavar="GLOB",
+                       help="also report the error of these signals (repeatable)")
+
+
+def _config(args):
+    from .evaluate import EvalConfig
+    lo, hi = args.input_range
+    if not lo < hi:
+        raise SweepError(f"--input-range {lo:g} {hi:g}: expected LO < HI")
+    return EvalConfig(args.netlist, tuple(args.precision), args.weights_dir, args.sequences,
+                      args.steps, args.seed, args.tolerance,
+                      tuple(getattr(args, "signals", []) or ()), (lo, hi))
+
+
+def add_explore_parsers(sub) -> None:
+    p = sub.add_parser(
+        "sweep", help="compare quantisation settings: accuracy or error, overflow, cost",
+        description="Evaluate a grid of precision settings (each a list of --precision "
+                    "rules) on the memory task (netlists with 3 inputs and 1 output: the "
+                    "verdict of check) or by the error against the float reference, with the "
+                    "cost estimate of each; print them best first with the Pareto front "
+                    "marked.",
+        epilog="example: lstm-hw sweep netlists/memory_cell.yaml "
+               "--vary '*=ap_fixed<{W},{I},AP_RND,AP_SAT>' --grid W=6..16 I=2..10 "
+               "--plot sweep.png")
+    _common(p)
+    p.add_argument("--vary", action="append", default=[], metavar="GLOB[:PART]=TEMPLATE",
+                   help="a rule with {NAME} placeholders, e.g. '*_gate=ap_fixed<{W},{I}>' or "
+                        "'*_gate:table_size={T}' (repeatable, applied in order)")
+    p.add_argument("--grid", action="extend", nargs="+", default=[], metavar="NAME=VALUES",
+                   help="values of a placeholder: a..b (inclusive), a,b,c, or both: "
+                        "--grid W=6..16 I=2..10 T=64,256,1024")
+    p.add_argument("--file", metavar="SWEEP.yaml",
+                   help="a sweep file (vary:, grid:, settings:) instead of --vary/--grid")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a dask.distributed cluster, e.g. tcp://host:8786 "
+                        "(pip install 'lstm_hw[dask]'); the workers read the netlist by path")
+    p.add_argument("--top", type=_positive, default=None, help="show only the best N rows")
+    p.add_argument("--csv", metavar="FILE", help="write every result as CSV (grid order)")
+    p.add_argument("--json", metavar="FILE", help="write every result as JSON (grid order)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="error or accuracy vs cost, the Pareto front highlighted (matplotlib)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress bar on stderr (default: when stderr is a terminal)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "profile", help="value ranges per signal against each format: integer bits needed",
+        description="Run the float reference on the memory task's sequences (or random "
+                    "inputs) and report, per signal, min / max / percentiles against its "
+                    "format's range: the integer bits it needs and has.")
+    _common(p, signals=False)
+    p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser(
+        "tune", help="find the cheapest per-group formats that keep the target",
+        description="Start from the profile (integer bits from the float reference's "
+                    "ranges), then greedily narrow each group's formats (fractional bits, "
+                    "integer bits, table sizes) while the target holds; print the --precision "
+                    "lines and the cost before and after.")
+    _common(p, signals=False)
+    p.add_argument("--target", default=None, metavar="METRIC=VALUE",
+                   help="accuracy=A (the memory task: the worse of output and silent accuracy "
+                        ">= A; default: check's own pass mark), or rmse=E, max_abs=E, "
+                        "sqnr=DB against the float reference")
+    p.add_argument("--groups", action="append", default=[], metavar="GLOB",
+                   help="one format per glob (later globs win a block, as --precision); "
+                        "default: one group per block")
+    p.add_argument("--no-tables", action="store_true", help="keep the table sizes")
+    p.add_argument("-o", "--output", metavar="OUT.yaml",
+                   help="write a copy of the netlist with the tuned precision merged in")
+    p.set_defaults(func=cmd_tune)
+
+
+def cmd_sweep(args) -> int:
+    from . import grid as grids
+    from .output import render_sweep, write_csv, write_json, write_plot
+    from .sweep import run_sweep
+    if args.file and (args.vary or args.grid):
+        raise SweepError("give --file or --vary/--grid, not both")
+    spec = grids.from_file(args.file) if args.file else grids.from_args(args.vary, args.grid)
+    result = run_sweep(spec, _config(args), args.workers, args.scheduler, args.progress)
+    if args.csv:         # the files first: a closed stdout (| head) must not lose them
+        write_csv(result, args.csv)
+    if args.json:
+        write_json(result, args.json)
+    if args.plot:
+        write_plot(result, args.plot)
+    print(render_sweep(result, args.top))
+    return 0
+
+
+def cmd_profile(args) -> int:
+    from .profile import profile, render_profile, write_profile_csv
+    result = profile(_config(args))
+    print(render_profile(result))
+    if args.csv:
+        write_profile_csv(result, args.csv)
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from .tune import parse_target, render_tune, tune, write_tuned_netlist
+    target = parse_target(args.target)
+    result = tune(_config(args), target, args.groups, tables=not args.no_tables)
+    print(render_tune(result))
+    if not result.found:
+        return 1
+    if args.output:
+        notes = write_tuned_netlist(result, args.output)
+        print(f"wrote {args.output}")
+        for note in notes:
+            print(f"note: {note}")
+    return 0

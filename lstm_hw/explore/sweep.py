@@ -1,0 +1,199 @@
+"""``lstm-hw sweep``: evaluate a grid of quantisation settings, locally or on a Dask cluster.
+
+Settings are independent, so they run in parallel: on ``workers`` local processes
+(concurrent.futures, both cores by default) or, with ``scheduler``, on the workers of a
+dask.distributed cluster. Either way each task is a chunk of settings evaluated by
+``evaluate.evaluate_chunk`` (each setting one engine call over all its sequences), and the
+results come back in grid order, identical wherever they ran: the same code on the same inputs,
+with no clock or process id in them.
+
+Ranking: ``SettingResult.error`` (task: the fraction of steps wrong; else the worst output RMSE)
+then cost. The Pareto front is the set of settings that no other setting beats on both: no
+other is at most as costly and at most as wrong, and better on one of the two.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..diagnostics import UserError
+from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, \
+    evaluate_chunk, has_task
+from .grid import Expansion, Grid, Setting, check_patterns, expand
+
+
+@dataclass
+class SweepResult:
+    config: EvalConfig
+    grid: Grid
+    results: list[SettingResult]            # grid order (index)
+    skipped: Counter                        # reason -> count (invalid formats, no elaboration)
+    baseline: SettingResult                 # the netlist's own precision (with --precision)
+    task: bool                              # scored by the memory task (else by the error)
+    seconds: float = 0.0
+    workers: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def ranked(self) -> list[SettingResult]:
+        """Best first: lowest error, then lowest cost, then grid order."""
+        return sorted(self.results, key=lambda r: (r.error, r.cost["total"], r.index))
+
+    @property
+    def front(self) -> list[SettingResult]:
+        return [r for r in self.ranked() if r.pareto]
+
+
+def mark_pareto(results: list[SettingResult]) -> None:
+    """Set ``pareto`` on the results no other result dominates (cost and error, both lower
+    is better)."""
+    order = sorted(results, key=lambda r: (r.cost["total"], r.error, r.index))
+    best = None     # the lowest error among the cheaper ones so far
+    k = 0
+    while k < len(order):
+        j = k       # settings of equal cost and error: all on the front or none
+        while j < len(order) and (order[j].cost["total"], order[j].error) == \
+                (order[k].cost["total"], order[k].error):
+            j += 1
+        on_front = best is None or order[k].error < best
+        for r in order[k:j]:
+            r.pareto = on_front
+        if best is None or order[k].error < best:
+            best = order[k].error
+        k = j
+
+
+class Progress:
+    """A plain-text progress bar on stderr: ``[#####.....] 45/99 settings, 3.2 s, ~4 s left``."""
+
+    def __init__(self, total: int, what: str = "settings", stream=None, enabled=None):
+        self.total, self.what, self.done = total, what, 0
+        self.stream = stream or sys.stderr
+        self.enabled = (hasattr(self.stream, "isatty") and self.stream.isatty()) \
+            if enabled is None else enabled
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last < 0.1 and self.done < self.total):
+            return
+        self.last = now
+        spent = now - self.start
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        left = spent / self.done * (self.total - self.done) if self.done else 0.0
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/"
+                          f"{self.total} {self.what}, {spent:.1f} s"
+                          + (f", ~{left:.0f} s left " if self.done < self.total else " "))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _chunks(items: list, n_parts: int) -> list[list]:
+    """Consecutive chunks, several per worker (balance without much per-task overhead)."""
+    size = max(1, min(16, -(-len(items) // max(n_parts, 1))))
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))
+
+
+def run_settings(config: EvalConfig, settings: list[Setting], workers: int | None = None,
+                 scheduler: str | None = None, progress: Progress | None = None) -> list:
+    """Evaluate settings (grid order kept): SettingResult or Skipped for each."""
+    items = list(enumerate(settings))
+    progress = progress or Progress(len(items), enabled=False)
+    if scheduler:
+        out = _run_dask(config, items, scheduler, progress)
+    else:
+        workers = default_workers() if workers is None else workers
+        if workers <= 1 or len(items) <= 1:
+            out = []
+            for index, setting in items:
+                out.append(evaluate(config, setting, index))
+                progress.update()
+        else:
+            out = _run_pool(config, items, workers, progress)
+    progress.close()
+    return sorted(out, key=lambda r: r.index)
+
+
+def _run_pool(config, items, workers, progress) -> list:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    # fork: the children start with the parent's modules and compiled kernel (no re-import)
+    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    chunks = _chunks(items, workers * 4)
+    out = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(evaluate_chunk, config, chunk): len(chunk) for chunk in chunks}
+        for f in as_completed(futures):
+            out += f.result()
+            progress.update(futures[f])
+    return out
+
+
+def _run_dask(config, items, address, progress) -> list:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise UserError("--scheduler needs dask.distributed: pip install 'lstm_hw[dask]'") \
+            from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UserError(f"--scheduler {address}: cannot connect to the Dask scheduler: {exc}") \
+            from None
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        chunks = _chunks(items, n_workers * 4)
+        futures = client.map(evaluate_chunk, [config] * len(chunks), chunks, pure=False)
+        sizes = {f.key: len(c) for f, c in zip(futures, chunks)}
+        out = []
+        for f in as_completed(futures):
+            out += f.result()
+            progress.update(sizes[f.key])
+        return out
+    finally:
+        client.close()
+
+
+def run_sweep(grid: Grid, config: EvalConfig, workers: int | None = None,
+              scheduler: str | None = None, progress: bool | None = None) -> SweepResult:
+    """Expand the grid, evaluate every valid setting, rank them and mark the Pareto front."""
+    base = elaborate_setting(config)          # a bad netlist or --precision: exit 2 here
+    check_patterns(grid, list(base.by_name))
+    expansion: Expansion = expand(grid)
+    if not expansion.settings:
+        reasons = "; ".join(f"{n} x {r}" for r, n in expansion.skipped.items())
+        raise UserError(f"no valid setting in the sweep ({reasons})")
+    start = time.perf_counter()
+    bar = Progress(len(expansion.settings), enabled=progress)
+    evaluated = run_settings(config, expansion.settings, workers, scheduler, bar)
+    seconds = time.perf_counter() - start
+    skipped = Counter(expansion.skipped)
+    results, notes = [], []
+    for r in evaluated:
+        if isinstance(r, Skipped):
+            skipped[f"does not elaborate: {r.message}"] += 1
+        else:
+            results.append(r)
+    if not results:
+        raise UserError("no setting of the sweep elaborates; the first error:\n"
+                        + next(r.message for r in evaluated if isinstance(r, Skipped)))
+    mark_pareto(results)
+    baseline = evaluate(config, Setting("netlist's own precision", ()), -1)
+    used = f"Dask scheduler {scheduler}" if scheduler else \
+        f"{default_workers() if workers is None else workers} local worker(s)"
+    return SweepResult(config, grid, results, skipped, baseline, has_task(base), seconds, used,
+                       notes)

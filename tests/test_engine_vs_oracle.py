@@ -1,0 +1,725 @@
+"""The engines against the slow exact oracle (tests/oracle_sim.py), bit for bit.
+
+(a) random valid netlists (every op, random formats, register feedback) and random inputs: every
+    signal's raw value in every cycle, and the overflow counts, equal the oracle's (also run in
+    two chunks; and on the compiled backend for a few larger netlists);
+(b) batch invariance: one stream alone and the same stream inside a batch of 1,000 give the same
+    bits;
+(c) the lecture's memory cell under several --precision settings, on the lecture's sequence and
+    on seeded random sequences of the memory task;
+(d) timed variants of the random netlists (pipeline latency, folded dots): other cycles, the
+    same values per time step;
+and, at the end, minimal cases of the bugs the random netlists found.
+
+The netlists are YAML text written to a temporary file and loaded with ``lstm_hw.load``;
+elaboration may refuse one for int64 headroom (counted: few are). The inputs are raw values that
+fit their formats, biased to 0, to small values and to the ends of the range.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis import strategies as st
+
+import lstm_hw
+from lstm_hw.tasks import memory
+from oracle_sim import Oracle, check_constants, own_quantise, quantise
+
+Q_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF",
+           "AP_RND_CONV")
+O_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM", "AP_WRAP_SM")
+HEADROOM = "int64"   # elaboration's headroom refusal names the engine's int64 arithmetic
+ROOT = Path(__file__).resolve().parent.parent
+# By default the examples are the same on every run (derandomize); LSTM_HW_EXAMPLES=N runs N
+# fresh random examples per property test instead (a longer hunt). Shrinking a failing random
+# netlist can take hypothesis minutes, and the failure message already names the signal, cycle
+# and circuit, so it is off unless LSTM_HW_SHRINK=1.
+HUNT = int(os.environ.get("LSTM_HW_EXAMPLES", "0"))
+PHASES = tuple(p for p in Phase if p != Phase.shrink or os.environ.get("LSTM_HW_SHRINK"))
+SETTINGS = settings(database=None, deadline=None, phases=PHASES, derandomize=not HUNT,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def examples(n: int) -> settings:
+    """n examples (derandomized: the same ones on every run of the same test session; which
+    ones also depends on the modules imported, as hypothesis draws constants from local code)."""
+    return settings(SETTINGS, max_examples=HUNT or n)
+
+
+# YAML numbers whose decimal is exact enough to be interesting: integers, dyadic and non-dyadic.
+DECIMALS = (0.5, -0.5, 0.25, -1.25, 0.1, -0.3, 0.7, 1.5, -2.75, 0.001, 3.125, -0.0625, 2.2)
+NUMBERS = st.one_of(st.integers(-4, 4), st.sampled_from(DECIMALS))
+
+
+# ---------------------------------------------------------------------------------------------
+# The oracle's own quantiser on cases worked out by hand from the ap_fixed headers.
+
+KNOWN = [   # (x, W, I, signed, rounding, overflow, N, raw)
+    *[(Fraction(3, 8), 4, 2, True, q, "AP_WRAP", 0, r)                 # 1.5 LSB
+      for q, r in zip(Q_MODES, (1, 1, 2, 1, 1, 2, 2))],
+    *[(Fraction(-3, 8), 4, 2, True, q, "AP_WRAP", 0, r)
+      for q, r in zip(Q_MODES, (-2, -1, -1, -1, -2, -2, -2))],
+    (Fraction(5, 8), 4, 2, True, "AP_RND_CONV", "AP_WRAP", 0, 2),      # 2.5 -> 2 (even)
+    (2, 4, 2, True, "AP_TRN", "AP_WRAP", 0, -8),
+    (2, 4, 2, True, "AP_TRN", "AP_SAT", 0, 7),
+    (-3, 4, 2, True, "AP_TRN", "AP_SAT", 0, -8),
+    (2, 4, 2, True, "AP_TRN", "AP_SAT_ZERO", 0, 0),
+    (-2, 4, 2, True, "AP_TRN", "AP_SAT_SYM", 0, -7),                    # lo itself is excluded
+    (-3, 4, 2, True, "AP_TRN", "AP_SAT_SYM", 0, -7),
+    (2, 4, 2, True, "AP_TRN", "AP_WRAP_SM", 0, 7),                      # 1000 -> 0111
+    (9, 3, 3, False, "AP_TRN", "AP_WRAP", 1, 5),                        # 001 | 100
+    (-1, 3, 3, False, "AP_TRN", "AP_SAT", 0, 0),
+    (9, 4, 4, True, "AP_TRN", "AP_WRAP", 1, 1),                         # sign bit from source
+    (-9, 4, 4, True, "AP_TRN", "AP_WRAP", 1, -1),
+    (9, 4, 4, True, "AP_TRN", "AP_WRAP", 2, 5),                         # 0 then 1, then 01
+    (Fraction(-1, 4), 3, 3, False, "AP_RND", "AP_SAT", 0, 0),           # rounds to 0: fits
+]
+
+
+@pytest.mark.parametrize("case", KNOWN, ids=[str(k) for k in range(len(KNOWN))])
+def test_oracle_quantiser_known_cases(case):
+    x, w, i, signed, q, o, n, raw = case
+    assert own_quantise(Fraction(x), w, i, signed, q, o, n)[0] == raw
+
+
+# ---------------------------------------------------------------------------------------------
+# Random valid netlists.
+
+@st.composite
+def format_texts(draw):
+    """'ap_fixed<W,I,Q,O,N>' / 'ap_ufixed<...>': widths 2..20, integer bits -2..12, any modes."""
+    signed = draw(st.integers(0, 3)) > 0
+    w = draw(st.integers(2, 20))
+    i = draw(st.integers(-2, 12))
+    q = draw(st.sampled_from(Q_MODES))
+    o = draw(st.sampled_from(O_MODES if signed else [m for m in O_MODES if m != "AP_WRAP_SM"]))
+    n = draw(st.integers(1, w)) if draw(st.integers(0, 5)) == 0 else 0
+    args = [str(w), str(i)]
+    short = draw(st.integers(0, 3))          # sometimes leave the HLS defaults implicit
+    if short == 0 and q == "AP_TRN" and o == "AP_WRAP" and n == 0:
+        pass
+    elif short == 1 and o == "AP_WRAP" and n == 0:
+        args.append(q)
+    elif n == 0 and short != 3:
+        args += [q, o]
+    else:
+        args += [q, o, str(n)]
+    return f"{'ap_fixed' if signed else 'ap_ufixed'}<{','.join(args)}>"
+
+
+def _decimal(x: Fraction) -> float:
+    """A Fraction with a short decimal as the float YAML will write (asserted exact)."""
+    f = float(x)
+    assert Fraction(repr(f)) == x, x
+    return f
+
+
+@dataclass
+class Spec:
+    """A generated netlist: its YAML text and what the tests check beyond the oracle."""
+
+    text: str
+    tables: dict[str, tuple[str, str]] = field(default_factory=dict)    # name -> (func, entries)
+    pwl_xs: dict[str, list[Fraction]] = field(default_factory=dict)     # name -> knot x values
+    features: set[str] = field(default_factory=set)
+
+
+class _Builder:
+    def __init__(self, draw, blocks=(2, 9), timed=False):
+        self.draw = draw
+        self.n_blocks = blocks
+        self.timed = timed
+        self.size: dict[str, int] = {}            # every signal so far
+        self.deps: dict[str, frozenset] = {}      # registers read combinationally
+        self.blocks: dict[str, dict] = {}
+        self.spec = Spec("")
+        self.n = 0
+
+    def feature(self, *names):
+        self.spec.features.update(names)
+
+    def fmt(self, p=0.5):
+        return self.draw(format_texts()) if self.draw(st.floats(0, 1)) < p else None
+
+    def pick(self, sizes=None, names=None):
+        pool = sorted(n for n in (names or self.size) if sizes is None or self.size[n] in sizes)
+        return self.draw(st.sampled_from(pool)) if pool else None
+
+    def pick_upto(self, k_max, total_max):
+        """1..k_max signals whose sizes add up to at most total_max."""
+        ins = [self.pick(sizes=range(1, total_max + 1))]
+        for _ in range(self.draw(st.integers(0, k_max - 1))):
+            room = total_max - sum(self.size[a] for a in ins)
+            nxt = self.pick(sizes=range(1, room + 1)) if room > 0 else None
+            if nxt is None:
+                break
+            ins.append(nxt)
+        return ins
+
+    def numbers(self, k, scalar_ok=True):
+        vals = [self.draw(NUMBERS) for _ in range(k)]
+        if k == 1 and scalar_ok and self.draw(st.booleans()):
+            return vals[0]
+        return vals
+
+    def add(self, name, block, size, reads=()):
+        block = {k: v for k, v in block.items() if v is not None}
+        if self.timed and block["op"] != "const" and self.draw(st.integers(0, 2)) == 0:
+            block["latency"] = self.draw(st.integers(1, 3))
+            self.feature("latency")
+        if self.timed and block["op"] == "dot" and self.draw(st.integers(0, 2)) == 0:
+            products = size * sum(self.size[a] for a in reads)    # fold onto fewer multipliers
+            key = self.draw(st.sampled_from(["multipliers", "reuse"]))
+            block[key] = self.draw(st.integers(1, products))
+            self.feature(key)
+        self.blocks[name] = block
+        self.size[name] = size
+        self.deps[name] = frozenset().union(*[self.deps[a] for a in reads]) if reads \
+            else frozenset()
+        self.feature(block["op"])
+
+    def new_name(self):
+        self.n += 1
+        return f"b{self.n}"
+
+    # -- one block per op ------------------------------------------------------------------
+    def make_const(self, name):
+        k = self.draw(st.integers(1, 4))
+        self.add(name, {"op": "const", "value": self.numbers(k), "format": self.fmt()}, k)
+
+    def make_dot(self, name, m=None, ins=None):
+        ins = ins or self.pick_upto(3, 8)
+        n = sum(self.size[a] for a in ins)
+        m = m or self.draw(st.integers(1, 4))
+        if m == 1 and self.draw(st.booleans()):
+            weights = self.numbers(n)                 # a vector for one output (or a scalar)
+        else:
+            weights = [self.numbers(n, scalar_ok=False) for _ in range(m)]
+        bias = self.draw(st.sampled_from(["none", "scalar", "vector"]))
+        bias = None if bias == "none" else self.draw(NUMBERS) if bias == "scalar" \
+            else self.numbers(m, scalar_ok=False)
+        block = {"op": "dot", "in": ins if len(ins) > 1 or self.draw(st.booleans()) else ins[0],
+                 "weights": weights, "bias": bias, "format": self.fmt(0.6),
+                 "weight_format": self.fmt(0.4), "bias_format": self.fmt(0.3),
+                 "accum": self.fmt(0.35)}
+        for key in ("weight_format", "bias_format", "accum"):
+            if key in block and block[key]:
+                self.feature(f"dot.{key}")
+        self.add(name, block, m, ins)
+
+    def elementwise(self, k_min, k_max):
+        first = self.pick()
+        s = self.size[first]
+        ins = [first] + [self.pick(sizes={1, s}) for _ in range(
+            self.draw(st.integers(k_min, k_max)) - 1)]
+        return ins, s
+
+    def make_add(self, name, op="add"):
+        ins, s = self.elementwise(2, 3) if op != "sub" else self.elementwise(2, 2)
+        ins = self.draw(st.permutations(ins))
+        self.add(name, {"op": op, "in": ins, "format": self.fmt(0.7)}, s, ins)
+
+    def make_sub(self, name):
+        self.make_add(name, "sub")
+
+    def make_mul(self, name):
+        self.make_add(name, "mul")
+
+    def make_mux(self, name):
+        ins, s = self.elementwise(2, 3)
+        ins = self.draw(st.permutations(ins))
+        sel = self.pick() if s == 1 else self.pick(sizes={1, s})
+        s = max(s, self.size[sel])
+        self.add(name, {"op": "mux", "in": ins, "sel": sel, "format": self.fmt(0.3)}, s,
+                 ins + [sel])
+
+    def make_activation(self, name, func):
+        x = self.pick()
+        block = {"op": func, "in": x, "format": self.fmt(0.8)}
+        impl = self.draw(st.sampled_from(["table", "table", "table_default", "pwl_points",
+                                          "pwl_segments", "exact"]))
+        self.feature(f"{func}.{impl}")
+        if impl == "exact":
+            block["exact"] = True
+        elif impl == "table_default":
+            self.spec.tables[name] = (func, "nearest")
+        elif impl == "table":
+            size = self.draw(st.integers(2, 48))
+            index = self.draw(st.sampled_from(["floor", "trunc", "trunc", None]))
+            entries = self.draw(st.sampled_from(["nearest", "floor", None]))
+            if index == "trunc":
+                step = Fraction(self.draw(st.sampled_from(["0.25", "0.5", "1", "0.1", "0.2",
+                                                           "0.125", "0.3"])))
+                j = self.draw(st.integers(-2, size + 2))
+                lo, hi = -j * step, -j * step + size * step
+            else:
+                lo = Fraction(self.draw(st.sampled_from(["-8", "-4", "-2.5", "-1", "-0.3", "0",
+                                                         "0.5"])))
+                hi = lo + Fraction(self.draw(st.sampled_from(["0.5", "1", "3", "4.2", "8",
+                                                              "16"])))
+            table = {"size": size, "range": [_decimal(lo), _decimal(hi)], "index": index,
+                     "entries": entries}
+            block["table"] = {k: v for k, v in table.items() if v is not None}
+            self.spec.tables[name] = (func, entries or "nearest")
+            self.feature(f"table.index.{index or 'floor'}", f"table.entries.{entries or 'nearest'}")
+        else:
+            pwl = {}
+            if impl == "pwl_points":
+                knots = [-6, -3, -2.5, -1, -0.3, 0, 0.1, 0.5, 1, 2, 2.2, 4, 6]
+                xs = sorted(self.draw(st.sets(st.sampled_from(knots), min_size=2, max_size=5)))
+                pwl["points"] = [[x, self.draw(NUMBERS)] for x in xs]
+                self.spec.pwl_xs[name] = [Fraction(repr(x)) if isinstance(x, float)
+                                          else Fraction(x) for x in xs]
+            else:
+                segs = self.draw(st.integers(1, 8))
+                lo = Fraction(self.draw(st.sampled_from(["-8", "-4", "-2.5", "-1", "0"])))
+                hi = lo + Fraction(self.draw(st.sampled_from(["0.5", "1", "3", "8"])))
+                pwl["segments"] = segs
+                pwl["range"] = [_decimal(lo), _decimal(hi)]
+                self.spec.pwl_xs[name] = [lo + (hi - lo) * k / segs for k in range(segs + 1)]
+            cf = self.fmt(0.6)
+            if cf:
+                pwl["coef_format"] = cf
+            block["pwl"] = pwl
+        self.add(name, block, self.size[x], [x])
+
+    def make_sigmoid(self, name):
+        self.make_activation(name, "sigmoid")
+
+    def make_tanh(self, name):
+        self.make_activation(name, "tanh")
+
+    def make_identity(self, name, op="identity"):
+        ins = self.pick_upto(2, 4)
+        fmt = self.fmt(0.85 if op in ("identity", "cast") else 0.25)
+        self.add(name, {"op": op, "in": ins if len(ins) > 1 else ins[0], "format": fmt},
+                 sum(self.size[a] for a in ins), ins)
+
+    def make_cast(self, name):
+        self.make_identity(name, "cast")
+
+    def make_concat(self, name):
+        self.make_identity(name, "concat")
+
+    def make_slice(self, name):
+        ins = self.pick_upto(3, 6)
+        n = sum(self.size[a] for a in ins)
+        block = {"op": "slice", "in": ins if len(ins) > 1 else ins[0], "format": self.fmt(0.25)}
+        kind = self.draw(st.sampled_from(["index", "indices", "range"]))
+        opt_int = st.one_of(st.none(), st.integers(-n, n))
+        idx = None
+        if kind == "range":
+            start, stop, step = self.draw(opt_int), self.draw(opt_int), \
+                self.draw(st.sampled_from([None, 1, 2, -1, -2, 3]))
+            idx = list(range(n))[slice(start, stop, step)]
+            if idx:
+                block.update(start=start, stop=stop, step=step)
+        if not idx and kind != "indices":
+            i = self.draw(st.integers(-n, n - 1))
+            block["index"] = i
+            idx = [i]
+        elif not idx:
+            idx = self.draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4))
+            block["index"] = idx
+        self.feature(f"slice.{kind}")
+        self.add(name, block, len(idx), ins)
+
+    # -- the netlist -----------------------------------------------------------------------
+    def build(self) -> Spec:
+        draw = self.draw
+        doc = {"lstm_hw": 1, "name": "random"}
+        default = self.fmt(0.7)
+        if default:
+            doc["format"] = default
+        inputs = {}
+        for k in range(draw(st.integers(1, 3))):
+            size = draw(st.integers(1, 4))
+            port = {"size": size} if size > 1 or draw(st.booleans()) else {}
+            f = self.fmt(0.75)
+            if f:
+                port["format"] = f
+            inputs[f"x{k}"] = port or None
+            self.size[f"x{k}"] = size
+            self.deps[f"x{k}"] = frozenset()
+        regs = []
+        for k in range(draw(st.integers(1, 2))):
+            name, size = f"r{k}", draw(st.integers(1, 4))
+            init = self.numbers(size) if size > 1 else draw(st.sampled_from(
+                [None, "scalar", "list"]))
+            if init == "scalar":
+                init = draw(NUMBERS)
+            elif init == "list":
+                init = [draw(NUMBERS)]
+            regs.append(name)
+            self.size[name] = size
+            self.deps[name] = frozenset([name])
+            self.blocks[name] = {"op": "reg", "in": None, "init": init, "format": self.fmt(0.5)}
+            self.feature("reg")
+            if init is not None:
+                self.feature("reg.init")
+        ops = ["const", "dot", "add", "sub", "mul", "sigmoid", "tanh", "identity", "cast",
+               "concat", "slice", "mux"]
+        for _ in range(draw(st.integers(*self.n_blocks))):
+            getattr(self, f"make_{draw(st.sampled_from(ops))}")(self.new_name())
+        # close the register loops: r0 reads something that reads r0
+        for k, r in enumerate(regs):
+            s = self.size[r]
+            if k == 0:   # the loop
+                pool = [b for b in self.blocks if self.blocks[b]["op"] != "reg"
+                        and self.size[b] == s and r in self.deps[b]]
+            else:        # any signal of its size, an input or another register too
+                pool = [b for b in self.size if self.size[b] == s and b != r]
+            src = self.pick(names=pool) if pool else None
+            if src is None:
+                name = self.new_name()
+                if k > 0 or draw(st.booleans()):
+                    self.make_dot(name, m=s, ins=[r] + ([self.pick()] if draw(st.booleans())
+                                                        else []))
+                else:
+                    other = self.pick(sizes={1, s})
+                    self.add(name, {"op": draw(st.sampled_from(["add", "sub", "mul"])),
+                                    "in": draw(st.permutations([r, other])),
+                                    "format": self.fmt(0.7)}, s, [r, other])
+                src = name
+            self.blocks[r]["in"] = src
+        for r in regs:   # a register without an init list takes its size from its input
+            if not isinstance(self.blocks[r]["init"], list) and any(
+                    not isinstance(self.blocks[d]["init"], list)
+                    for d in self.deps[self.blocks[r]["in"]]):
+                self.blocks[r]["init"] = [self.draw(NUMBERS)]    # a list: it sets the size
+        for r in regs:   # enable and reset: any signal of 1 or the register's size
+            for key in ("enable", "reset"):
+                if draw(st.integers(0, 2)) == 0:
+                    self.blocks[r][key] = self.pick(sizes={1, self.size[r]})
+                    self.feature(f"reg.{key}")
+        if any(b["op"] == "dot" for b in self.blocks.values()) and draw(st.integers(0, 4)) == 0:
+            dots = sorted(n for n, b in self.blocks.items() if b["op"] == "dot")
+            part = draw(st.sampled_from(["", ":weight", ":bias", ":accum"]))
+            doc["precision"] = {draw(st.sampled_from(dots)) + part: draw(format_texts())}
+            self.feature("precision" + part)
+        names = sorted(self.size)
+        outputs = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        doc["inputs"] = inputs
+        doc["outputs"] = outputs
+        doc["blocks"] = {n: {k: v for k, v in b.items() if v is not None}
+                         for n, b in self.blocks.items()}
+        self.spec.text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None,
+                                        width=10_000)
+        return self.spec
+
+
+@st.composite
+def netlists(draw, blocks=(2, 9), timed=False) -> Spec:
+    """A random valid netlist: inputs, 1-2 registers (one in a feedback loop) and a number of
+    blocks in the range ``blocks`` besides the blocks that close the register loops; timed:
+    some blocks have pipeline latency and some dots are folded onto fewer multipliers."""
+    return _Builder(draw, blocks, timed).build()
+
+
+def load_text(text: str, **kw):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random.yaml"
+        path.write_text(text)
+        return lstm_hw.load(path, **kw)
+
+
+def load_or_reject(spec: Spec):
+    """The circuit, or a hypothesis rejection if elaboration refuses it for int64 headroom."""
+    note(spec.text)
+    try:
+        return load_text(spec.text)
+    except lstm_hw.NetlistError as exc:
+        if all(HEADROOM in d.message for d in exc.diagnostics):
+            assume(False)
+        raise
+
+
+def input_range(fmt) -> tuple[int, int]:
+    """The raw values that fit fmt (AP_SAT_SYM leaves out the most negative one)."""
+    hi = (1 << (fmt.width - 1)) - 1 if fmt.signed else (1 << fmt.width) - 1
+    lo = (-hi if fmt.saturation == "AP_SAT_SYM" else -hi - 1) if fmt.signed else 0
+    return lo, hi
+
+
+def raw_values(fmt):
+    """Raw values of fmt, biased to 0, small values and the ends of the range."""
+    lo, hi = input_range(fmt)
+    frac = fmt.width - fmt.integer
+    specials = [lo, hi, 0, 1, -1] + ([1 << frac, -(1 << frac), 3 << frac] if frac >= 0 else [])
+    small = st.integers(max(lo, -(4 << frac)), min(hi, 4 << frac)) if frac >= 0 else st.just(0)
+    return st.one_of(st.just(0), st.integers(lo, hi), small,     # small: values within +-4
+                     st.sampled_from([v for v in specials if lo <= v <= hi]))
+
+
+def draw_inputs(data, circuit, n_streams, n_steps) -> np.ndarray:
+    cols = []
+    for cid in circuit.inputs:
+        cell = circuit.cells[cid]
+        for _ in range(cell.size):
+            cols.append(data.draw(st.lists(raw_values(cell.fmt), min_size=n_streams * n_steps,
+                                           max_size=n_streams * n_steps)))
+    return np.array(cols, dtype=np.int64).T.reshape(n_streams, n_steps, len(cols))
+
+
+def to_floats(circuit, raw: np.ndarray) -> np.ndarray:
+    """Raw input values as the floats that quantise to them exactly."""
+    fracs = [circuit.cells[c].fmt.frac for c in circuit.inputs
+             for _ in range(circuit.cells[c].size)]
+    return np.ldexp(raw.astype(np.float64), -np.array(fracs))
+
+
+def assert_same(circuit, trace, want, streams=None):
+    """Every signal, every cycle: the engine's raw values equal the oracle's."""
+    for cell in circuit.cells:
+        got = trace.raw(cell.name)
+        exp = want.raw[cell.name] if streams is None else want.raw[cell.name][streams]
+        if not np.array_equal(got, exp):
+            s, t, e = np.argwhere(got != exp)[0]
+            raise AssertionError(
+                f"signal '{cell.name}' ({cell.op}, {cell.fmt}) stream {s} cycle {t} element {e}: "
+                f"engine {got[s, t, e]}, oracle {exp[s, t, e]}\n{circuit.dump()}")
+
+
+def check_elaborated_tables(circuit, spec: Spec) -> None:
+    """Table entries and pwl knots as the docstring of compile/luts.py says they are built."""
+    fn = {"sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "tanh": math.tanh}
+    for name, (func, entries) in spec.tables.items():
+        cell = circuit.cell(name)
+        t = cell.params["table"]
+        size = len(t.entries)
+        step = (t.hi - t.lo) / size
+        fmt = replace(cell.fmt, rounding={"nearest": "AP_RND", "floor": "AP_TRN"}[entries])
+        want = [quantise(Fraction(fn[func](float(t.lo + i * step))), fmt)[0] for i in range(size)]
+        assert [int(v) for v in t.entries] == want, name
+    for name, xs in spec.pwl_xs.items():
+        cell = circuit.cell(name)
+        grid = Fraction(2) ** circuit.cells[cell.args[0]].fmt.frac
+        assert [int(k) for k in cell.params["pwl"].knots] == [math.ceil(x * grid) for x in xs]
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) random netlists, every signal, every cycle
+
+@examples(400)
+@given(spec=netlists(), data=st.data())
+def test_random_netlists_match_oracle(spec, data):
+    circuit = load_or_reject(spec)
+    assert check_constants(circuit) == []
+    check_elaborated_tables(circuit, spec)
+    n_streams, n_steps = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 8))
+    raw = draw_inputs(data, circuit, n_streams, n_steps)
+    trace = lstm_hw.Simulator(circuit).run(to_floats(circuit, raw), record="all")
+    want = Oracle(circuit).run(raw)
+    assert_same(circuit, trace, want)
+    assert trace.overflow == want.overflow
+    # the same run in two chunks, the state carried across
+    cut = data.draw(st.integers(0, n_steps))
+    sim = lstm_hw.Simulator(circuit, "interpreter")
+    parts = list(sim.stream([raw[:, :cut], raw[:, cut:]], record="all"))
+    assert np.array_equal(np.concatenate([p.data for p in parts], axis=1), trace.data)
+
+
+@examples(3)
+@given(spec=netlists(blocks=(8, 12)), data=st.data())
+def test_compiled_engine_matches_oracle(spec, data):
+    """The compiled backend (code generated per netlist). Its numba compile takes seconds per
+    netlist the first time, then its cache (by the hash of the source) makes it quick."""
+    circuit = load_or_reject(spec)
+    raw = draw_inputs(data, circuit, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 8)))
+    trace = lstm_hw.Simulator(circuit, "compiled").run(raw, record="all", raw_inputs=True)
+    want = Oracle(circuit).run(raw)
+    assert_same(circuit, trace, want)
+    assert trace.overflow == want.overflow
+
+
+def test_generator_elaborates_and_covers_every_op():
+    """Most generated netlists elaborate (few headroom refusals) and every op and mode occurs."""
+    counts = Counter()
+    seen = set()
+
+    @settings(SETTINGS, max_examples=400)
+    @given(spec=netlists())
+    def collect(spec):
+        counts["drawn"] += 1
+        try:
+            load_text(spec.text)
+        except lstm_hw.NetlistError as exc:
+            assert all(HEADROOM in d.message for d in exc.diagnostics), exc.render()
+            counts["headroom"] += 1
+            return
+        seen.update(spec.features)
+        for fmt in _formats_in(spec.text):
+            seen.update(m for m in Q_MODES + O_MODES if f"{m}," in fmt + "," or f"{m}>" in fmt)
+            seen.add(fmt.split("<")[0])
+
+    collect()
+    assert counts["headroom"] <= 0.2 * counts["drawn"], counts
+    want = {"const", "dot", "add", "sub", "mul", "sigmoid", "tanh", "identity", "cast", "reg",
+            "concat", "slice", "mux", "dot.accum", "dot.weight_format", "dot.bias_format",
+            "reg.init", "reg.enable", "reg.reset", "table.index.floor", "table.index.trunc",
+            "table.entries.nearest", "table.entries.floor", "ap_fixed", "ap_ufixed",
+            *[f"{f}.{i}" for f in ("sigmoid", "tanh") for i in ("table", "pwl_points",
+                                                                 "pwl_segments", "exact")],
+            *Q_MODES, *O_MODES}
+    assert want <= seen, sorted(want - seen)
+
+
+def _formats_in(text: str) -> list[str]:
+    import re
+    return re.findall(r"ap_u?fixed<[^>]*>", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) batch invariance
+
+@examples(20)
+@given(spec=netlists(), data=st.data())
+def test_stream_alone_equals_stream_in_batch(spec, data):
+    circuit = load_or_reject(spec)
+    n_steps = 12
+    raw = draw_inputs(data, circuit, 1, n_steps)
+    where = data.draw(st.integers(0, 999))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    batch = np.empty((1000, n_steps, raw.shape[2]), np.int64)
+    col = 0
+    for cid in circuit.inputs:
+        fmt = circuit.cells[cid].fmt
+        for _ in range(circuit.cells[cid].size):
+            lo, hi = input_range(fmt)
+            batch[:, :, col] = rng.integers(lo, hi + 1, (1000, n_steps))
+            col += 1
+    batch[where] = raw[0]
+    sim = lstm_hw.Simulator(circuit)
+    alone = sim.run(to_floats(circuit, raw), record="all")
+    many = sim.run(to_floats(circuit, batch), record="all")
+    assert np.array_equal(alone.data[0], many.data[where])
+    raw_alone = lstm_hw.Simulator(circuit).run(raw, record="all", raw_inputs=True)
+    assert np.array_equal(raw_alone.data, alone.data)
+    # and both equal the oracle (on the one stream)
+    assert_same(circuit, alone, Oracle(circuit).run(raw))
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) the lecture's memory cell under several precision settings
+
+PRECISIONS = {
+    "as written": [],
+    "12,6 rnd sat": ["*=ap_fixed<12,6,AP_RND,AP_SAT>"],
+    "10,5 trn wrap": ["*=ap_fixed<10,5>"],
+    "mixed": ["*_gate=ap_ufixed<8,0,AP_RND,AP_SAT>", "z*:weight=ap_fixed<10,8,AP_RND_ZERO>",
+              "z*:accum=ap_fixed<18,9,AP_RND_INF,AP_SAT_SYM>", "c=ap_fixed<20,10,AP_RND_CONV,"
+              "AP_WRAP_SM>", "y=ap_fixed<8,4,AP_RND_MIN_INF,AP_SAT_ZERO>"],
+    "narrow wrap n": ["*=ap_fixed<9,5,AP_TRN_ZERO,AP_WRAP,2>",
+                      "*_gate=ap_fixed<6,1,AP_RND,AP_WRAP_SM,1>"],
+    "wide gates": ["z_*=ap_fixed<14,8,AP_RND,AP_SAT>", "*_gate=ap_fixed<10,2,AP_RND_CONV,AP_SAT>"],
+}
+
+
+@pytest.mark.parametrize("name", list(PRECISIONS))
+def test_memory_cell_matches_oracle(name):
+    circuit = lstm_hw.load(ROOT / "netlists" / "memory_cell.yaml", precision=PRECISIONS[name])
+    assert check_constants(circuit) == []
+    seqs = memory.generate(20, 40, seed=7)
+    lecture = np.zeros((1, 40, 3))
+    lecture[0, :len(memory.LECTURE_INPUTS)] = memory.LECTURE_INPUTS
+    inputs = np.concatenate([lecture, seqs])
+    sim = lstm_hw.Simulator(circuit)
+    trace = sim.run(inputs, record="all")
+    fmts = [circuit.cells[c].fmt for c in circuit.inputs]
+    raw = np.array([[[quantise(Fraction(v), f)[0] for v, f in zip(row, fmts)] for row in seq]
+                    for seq in inputs], dtype=np.int64)
+    want = Oracle(circuit).run(raw)
+    assert_same(circuit, trace, want)
+    assert trace.overflow == want.overflow
+    if name == "as written":   # the lecture's answer, as a sanity check of the oracle itself
+        y = want.raw["y"][0, :len(memory.LECTURE_Y), 0] / 256
+        assert list(y) == list(memory.LECTURE_Y)
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) timed hardware: the same values per time step
+
+@examples(200)
+@given(spec=netlists(timed=True), data=st.data())
+def test_timed_netlists_match_oracle(spec, data):
+    """Pipelined and folded hardware: the cycles change, a time step's values do not."""
+    circuit = load_or_reject(spec)
+    raw = draw_inputs(data, circuit, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 8)))
+    sim = lstm_hw.Simulator(circuit, "interpreter")
+    note(f"ii {sim.timing.ii}, finish {sim.timing.finish}")
+    trace = sim.run(raw, record="all", raw_inputs=True)
+    want = Oracle(circuit).run(raw)
+    assert_same(circuit, trace, want)
+    assert trace.overflow == want.overflow
+
+
+# ---------------------------------------------------------------------------------------------
+# Minimal cases of bugs the random netlists found.
+
+def test_table_trunc_index_truncates_toward_zero():
+    """index: trunc is hls4ml's ``trunc(x / step) + (-lo / step)`` (C's int conversion truncates
+    toward zero): x = -0.5 with step 1 over [-8, 8) takes entry 0 + 8, the one for 0.0."""
+    circuit = load_text("""
+lstm_hw: 1
+inputs: {x: {format: 'ap_fixed<8,4>'}}
+outputs: [y]
+blocks:
+  y: {op: sigmoid, in: x, format: 'ap_fixed<16,2,AP_RND,AP_SAT>',
+      table: {size: 16, range: [-8, 8], index: trunc}}
+""")
+    xs = np.array([-0.5, -1.5, 0.5, -8, 7.9375, -0.0625])
+    entries = circuit.cell("y").params["table"].entries
+    want = entries[[8, 7, 8, 0, 15, 8]]
+    raw = (xs * 16).astype(np.int64)[None, :, None]
+    assert list(Oracle(circuit).run(raw).raw["y"][0, :, 0]) == list(want)
+    got = lstm_hw.Simulator(circuit).run(xs[None, :, None]).raw("y")[0, :, 0]
+    assert list(got) == list(want)
+
+
+def test_size_inference_waits_for_every_operand():
+    """y adds v (2 elements, known only once the register r is sized from d) and x (1 element,
+    broadcast): y has 2 elements. Sizing y from the operands known so far gives 1."""
+    circuit = load_text("""
+lstm_hw: 1
+inputs: [x]
+outputs: [y]
+blocks:
+  r: {op: reg, in: d}
+  v: {op: concat, in: [r, r]}
+  y: {op: add, in: [v, x]}
+  d: {op: identity, in: x}
+""")
+    assert circuit.cell("y").size == 2
+
+
+def test_timed_register_reports_the_state_of_its_step():
+    """r latches x at the edge after cycle 0 of each step, but its first reader y starts at
+    cycle 2 (d's latency): r's value for step k must still be its state in step k (5, then
+    x[k-1]), as y's is r + d = 5 + 1, 1 + 2, ... and as the untimed circuit gives."""
+    text = """
+lstm_hw: 1
+format: ap_fixed<16,8>
+inputs: [x]
+outputs: [y]
+blocks:
+  r: {op: reg, in: x, init: 5}
+  d: {op: identity, in: x, latency: 2}
+  y: {op: add, in: [r, d]}
+"""
+    circuit = load_text(text)
+    xs = np.array([1.0, 2.0, 3.0, 4.0])[None, :, None]
+    trace = lstm_hw.Simulator(circuit, "interpreter").run(xs, record="all")
+    want = Oracle(circuit).run((xs * 256).astype(np.int64))
+    assert list(want.raw["r"][0, :, 0]) == [5 * 256, 256, 512, 768]
+    assert list(trace.raw("y")[0, :, 0]) == list(want.raw["y"][0, :, 0])
+    assert list(trace.raw("r")[0, :, 0]) == list(want.raw["r"][0, :, 0])
