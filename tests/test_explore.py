@@ -405,7 +405,6 @@ def test_merge_precision_into_an_existing_section():
     assert flow == 'lstm_hw: 1\nprecision: {"a": "ap_fixed<8,4>", "b": "ap_fixed<5,2>"}\n'
 
 
-@pytest.mark.skipif(not TRAINED.exists(), reason="netlists/memory_lstm2x16.yaml not there yet")
 def test_tune_the_trained_network(tmp_path):
     """Acceptance 2 on the trained network: passes check, cheaper by the cost model."""
     out = tmp_path / "tuned.yaml"
