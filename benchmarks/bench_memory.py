@@ -2,7 +2,6 @@
 lecture's cell, peak resident memory (RSS) and time of each."""
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import tempfile

@@ -74,7 +74,7 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
     sig, tnh = tables[0], tables[1]
     sa, sb, sc = tparams[0, 0], tparams[0, 1], tparams[0, 2]
     ta, tb, tc = tparams[1, 0], tparams[1, 1], tparams[1, 2]
-    fz, fg, fcell, fh = fmts[0], fmts[1], fmts[2], fmts[3]
+    fz, fcell, fh = fmts[0], fmts[2], fmts[3]   # (the gates are table entries already)
     for t in range(steps):
         m = m0
         for k in range(m0):

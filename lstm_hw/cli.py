@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from . import load
-from .diagnostics import DataError, UserError
+from .diagnostics import UserError
 
 
 def _netlist_options(p: argparse.ArgumentParser) -> None:

@@ -13,26 +13,16 @@ keeping it.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cli_helpers import console_script
 
 BAD = Path(__file__).parent / "bad"
 CASES = sorted(p.stem for p in BAD.glob("*.yaml"))
 REGOLD = os.environ.get("LSTM_HW_REGOLD") == "1"
-
-
-def console_script() -> str:
-    """The installed ``lstm-hw`` next to this Python (else on PATH)."""
-    here = Path(sys.executable).parent / "lstm-hw"
-    found = str(here) if here.exists() else shutil.which("lstm-hw")
-    if found is None:
-        pytest.fail("the lstm-hw console script is not installed (pip install -e .)")
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import csv
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL = ROOT / "netlists" / "memory_cell.yaml"
@@ -26,19 +26,8 @@ LECTURE = [(1, 0, 0), (3, 1, 0), (2, 0, 0), (4, 1, 0), (2, 0, 0), (1, 0, 1), (3,
 LECTURE_Y = ["0", "0", "0", "0", "0", "7", "0", "0", "6"]
 
 
-def console_script() -> str:
-    here = Path(sys.executable).parent / "lstm-hw"
-    found = str(here) if here.exists() else shutil.which("lstm-hw")
-    if found is None:
-        pytest.fail("the lstm-hw console script is not installed (pip install -e .)")
-    return found
-
-
-def lstm_hw(*args, cwd=None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([console_script(), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return proc
+def lstm_hw(*args, cwd=None):
+    return run_cli(*args, cwd=cwd, timeout=300)
 
 
 def lecture_csv(folder: Path) -> Path:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 import lstm_hw
 from lstm_hw.compile.cells import constant_bits, cost, multiplier_cost, total_cost
@@ -50,19 +48,8 @@ blocks:
 """
 
 
-def console_script() -> str:
-    here = Path(sys.executable).parent / "lstm-hw"
-    found = str(here) if here.exists() else shutil.which("lstm-hw")
-    if found is None:
-        pytest.fail("the lstm-hw console script is not installed (pip install -e .)")
-    return found
-
-
-def lstm_hw_cmd(*args, cwd=None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([console_script(), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return proc
+def lstm_hw_cmd(*args, cwd=None):
+    return run_cli(*args, cwd=cwd)
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ into an exact accumulator, its result registered at the end. Values never change
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,8 +85,6 @@ def sigmoid(x):
 
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": np.tanh}
-SCALAR_ACTIVATIONS = {"sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0,
-                      "tanh": math.tanh}
 
 
 def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.ndarray:

@@ -18,7 +18,9 @@ bit of its operands. Values never change, only the cycle they appear in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..diagnostics import Diagnostics, SourceLoc
 from ..fixed import FixedFormat
@@ -224,5 +226,4 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
 
 
 def _reg_params(size: int) -> dict:
-    import numpy as np
     return {"init": np.zeros(size), "init_raw": np.zeros(size, np.int64)}

@@ -246,22 +246,5 @@ def write_plot(s: SweepResult, path: str, max_labels: int = 14) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    _atomic_bytes(path, buf.getvalue())
-
-
-def _atomic_bytes(path: str, data: bytes) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, binary=True) as fh:
+        fh.write(buf.getvalue())

@@ -112,12 +112,13 @@ def _row(path, line, row, header, where, columns) -> list[float]:
 
 
 @contextmanager
-def atomic_write(path: str):
+def atomic_write(path: str, binary: bool = False):
     """Write to a temporary file next to ``path`` and rename it into place only on success."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        with (os.fdopen(fd, "wb") if binary else
+              os.fdopen(fd, "w", newline="", encoding="utf-8")) as fh:
             yield fh
         os.replace(tmp, target)
     except BaseException:

@@ -20,8 +20,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SIGMOID,
                                 OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE, Program)
 
