@@ -34,6 +34,7 @@ into an exact accumulator, its result registered at the end. Values never change
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,11 @@ def sigmoid(x):
 
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": np.tanh}
+# One value at a time with the C library's functions, which the engine's `exact` activations
+# call too: tables and pwl knots are built with these, so their entries do not depend on
+# numpy's vectorised (and here and there less accurate) exp and tanh.
+LIBM_ACTIVATIONS = {"sigmoid": lambda x: 0.0 if x < -700.0 else 1.0 / (1.0 + math.exp(-x)),
+                    "tanh": math.tanh}
 
 
 def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.ndarray:

@@ -19,7 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..fixed import FixedFormat, quantise_floats
-from .cells import ACTIVATIONS
+from .cells import LIBM_ACTIVATIONS
 
 DEFAULT_TABLE = {"size": 1024, "range": [-8, 8], "index": "floor", "entries": "nearest"}
 INDEX_MODES = ("floor", "trunc")
@@ -87,7 +87,8 @@ def _table_points(func: str, size: int, lo: Fraction, hi: Fraction) -> np.ndarra
     """f at the table's left edges, in float64 (cached: a sweep builds the same table in many
     formats, and the exact edges cost a Fraction each)."""
     step = (hi - lo) / size
-    values = ACTIVATIONS[func](np.array([float(lo + i * step) for i in range(size)]))
+    f = LIBM_ACTIVATIONS[func]
+    values = np.array([f(float(lo + i * step)) for i in range(size)])
     values.flags.writeable = False
     return values
 
@@ -112,7 +113,7 @@ def build_pwl(func: str, points: list[tuple[Fraction, float]] | None, segments: 
         if lo is None or not lo < hi:
             raise ValueError("pwl 'range' must be [lo, hi] with lo < hi")
         xs = [lo + (hi - lo) * k / segments for k in range(segments + 1)]
-        points = [(x, float(ACTIVATIONS[func](np.float64(float(x))))) for x in xs]
+        points = [(x, LIBM_ACTIVATIONS[func](float(x))) for x in xs]
     if len(points) < 2 or any(b[0] <= a[0] for a, b in zip(points, points[1:])):
         raise ValueError("pwl points must be 2 or more [x, y] pairs with increasing x")
     x = np.array([float(p[0]) for p in points])

@@ -234,9 +234,9 @@ def read_npz(path) -> dict[str, np.ndarray]:
 
 def read_state_dict(path) -> Mapping:
     """A state dict saved with ``torch.save`` (read with weights_only=True: no code runs)."""
-    torch = _torch()
-    if not Path(path).is_file():
+    if not Path(path).is_file():   # said first: it holds with or without torch
         raise ModelError(f"{path}: no such file")
+    torch = _torch()
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:   # torch raises many kinds (pickle, zip, runtime) for a bad file
