@@ -38,8 +38,7 @@ class Timing:
     finish: dict[int, int]           # cell id -> cycle offset its value is valid
     fold_cycles: dict[int, int]      # folded dot id -> cycles per result
     written: dict[int, int] = field(default_factory=dict)   # reg -> offset it latches after
-    loop: list[int] = field(default_factory=list)   # the path limiting the II (cell ids)
-    loop_cycles: int = 0
+    loop: list[int] = field(default_factory=list)   # the recurrence limiting the II, if one
 
     @property
     def timed(self) -> bool:
@@ -76,7 +75,7 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
             if a in readers:
                 readers[a].append(start[cid])
     written = {}
-    min_ii, loop, loop_cycles, limit = 1, [], 0, None
+    min_ii, loop, limit = 1, [], None
     for r in circuit.regs:
         c = cells[r]
         written[r] = max(finish[a] for a in (*c.args, *c.ctrl.values()))
@@ -91,9 +90,8 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
             min_ii, limit = t, ("fold", cid)
     if limit and limit[0] == "reg":
         loop = loop_path(cells, finish, limit[1])
-        loop_cycles = min_ii
     ii = circuit.clock.get("ii", min_ii)
-    timing = Timing(ii, min_ii, start, finish, folds, written, loop, loop_cycles)
+    timing = Timing(ii, min_ii, start, finish, folds, written, loop)
     if ii < min_ii:
         diag = diag or Diagnostics()
         loc = circuit.clock.get("loc", SourceLoc(circuit.path))

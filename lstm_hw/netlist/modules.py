@@ -63,10 +63,10 @@ class _Flattener:
     def names_in(self, key: str, value, prefix: str, ports):
         """enable, reset and sel name signals: resolve them like inputs."""
         if key in ("enable", "reset", "sel") and isinstance(value, str):
-            return self.resolve(value, prefix, ports, None)
+            return self.resolve(value, prefix, ports)
         return value
 
-    def resolve(self, name: str, prefix: str, ports: dict[str, list[Ref]], loc) -> str:
+    def resolve(self, name: str, prefix: str, ports: dict[str, list[Ref]]) -> str:
         if name in ports:
             connected = ports[name]
             return connected[0].name if len(connected) == 1 else name
