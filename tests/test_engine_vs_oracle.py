@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 
 import lstm_hw
+from lstm_hw.sim import simulator as simulator_module
 from lstm_hw.tasks import memory
 from oracle_sim import Oracle, check_constants, own_quantise, quantise
 
@@ -599,10 +601,15 @@ def test_stream_alone_equals_stream_in_batch(spec, data):
             batch[:, :, col] = rng.integers(lo, hi + 1, (1000, n_steps))
             col += 1
     batch[where] = raw[0]
-    sim = lstm_hw.Simulator(circuit)
+    sim = lstm_hw.Simulator(circuit, threads=1)
     alone = sim.run(to_floats(circuit, raw), record="all")
     many = sim.run(to_floats(circuit, batch), record="all")
     assert np.array_equal(alone.data[0], many.data[where])
+    # the batch split over two threads (whatever the work, for the test) and put back together
+    with mock.patch.object(simulator_module, "PARALLEL_MIN_WORK", 0):
+        split = lstm_hw.Simulator(circuit, threads=2).run(batch, record="all", raw_inputs=True)
+    assert np.array_equal(split.data, many.data)
+    assert split.overflow == many.overflow
     raw_alone = lstm_hw.Simulator(circuit).run(raw, record="all", raw_inputs=True)
     assert np.array_equal(raw_alone.data, alone.data)
     # and both equal the oracle (on the one stream)
