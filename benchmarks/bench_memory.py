@@ -26,10 +26,13 @@ def write_inputs(path: Path, steps: int) -> None:
 
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
     """(peak RSS in MB, seconds) of one `python -m lstm_hw ARGS` in a fresh process."""
-    code = ("import resource, sys, runpy; sys.argv = ['lstm-hw'] + sys.argv[1:]\n"
+    # VmHWM is the peak of this process's own memory map (getrusage's maxrss would also count
+    # the benchmark process it was forked from)
+    code = ("import sys, runpy; sys.argv = ['lstm-hw'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('lstm_hw', run_name='__main__')\n"
             "except SystemExit as e:\n    code = e.code\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+            "print(hwm.split()[1], file=sys.stderr)\n"
             "sys.exit(code)")
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True,
