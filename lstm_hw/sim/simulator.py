@@ -56,10 +56,6 @@ class Trace:
         data = self.raw(name)
         return data if fmt is None else fmt.to_float(data)
 
-    def all_values(self) -> np.ndarray:
-        return np.concatenate([self.values(n) for n in self.names], axis=2) if self.names \
-            else np.zeros(self.data.shape)
-
 
 def select_signals(circuit: Circuit, which) -> list[int]:
     """'outputs', 'all', or a list of names / globs -> cell ids (outputs first for 'outputs')."""
@@ -108,12 +104,14 @@ class Simulator:
         self.program: Program = lower(self.hardware)
         self.max_latency = max(self.timing.finish[o] for o in circuit.outputs)
 
-    def quantise_inputs(self, inputs, strict: bool = True) -> np.ndarray:
-        """Float inputs -> raw int64 [streams, steps, columns].
+    def quantise_inputs(self, inputs) -> np.ndarray:
+        """Float inputs -> raw int64 [streams, steps, columns]; a value that does not fit its
+        input's format is refused (DataError naming the step and column)."""
+        return self._quantise(inputs, strict=True)[0]
 
-        strict: refuse a value that does not fit its input's format; otherwise it is quantised
-        with the format's overflow mode and counted in ``self.input_overflow``.
-        """
+    def _quantise(self, inputs, strict: bool) -> tuple[np.ndarray, dict[str, int]]:
+        """(raw inputs, overflow counts per input); not strict: a value that does not fit is
+        quantised with its format's overflow mode, and counted."""
         cols = self.circuit.input_columns()
         x = as_streams(inputs, len(cols))
         if not np.all(np.isfinite(x)):
@@ -121,7 +119,7 @@ class Simulator:
             raise DataError(f"stream {s}, step {t}, input '{cols[k]}': {x[s, t, k]} is not a "
                             "number", t, cols[k], f"{x[s, t, k]} is not a number")
         raw = np.empty(x.shape, np.int64)
-        self.input_overflow = {}
+        counts: dict[str, int] = {}
         k = 0
         for cid in self.circuit.inputs:
             cell = self.circuit.cells[cid]
@@ -129,7 +127,7 @@ class Simulator:
             part = x[:, :, k:k + cell.size]
             r, over = quantise_floats(part, fmt)
             if over.any() and not strict:
-                self.input_overflow[cell.name] = int(over.sum())
+                counts[cell.name] = int(over.sum())
             elif over.any():
                 s, t, e = np.argwhere(over)[0]
                 detail = (f"{part[s, t, e]:g} does not fit the input's format {fmt} "
@@ -138,7 +136,7 @@ class Simulator:
                                 int(t), cols[k + e], detail)
             raw[:, :, k:k + cell.size] = r
             k += cell.size
-        return raw
+        return raw, counts
 
     def run(self, inputs, record="outputs", *, raw_inputs: bool = False,
             strict: bool = True) -> Trace:
@@ -147,12 +145,12 @@ class Simulator:
         Inputs that do not fit their format are refused (strict) or overflow as the format says,
         counted in the trace's ``overflow`` like any other signal's.
         """
-        self.input_overflow = {}
-        raw = np.asarray(inputs, np.int64) if raw_inputs else self.quantise_inputs(inputs, strict)
+        raw, counts = ((np.asarray(inputs, np.int64), {}) if raw_inputs
+                       else self._quantise(inputs, strict))
         if raw.ndim == 2:
             raw = raw[None]
         trace = self._run_raw(raw, select_signals(self.circuit, record))
-        trace.overflow = {**self.input_overflow, **trace.overflow}
+        trace.overflow = {**counts, **trace.overflow}
         return trace
 
     def initial_state(self, n_streams: int) -> np.ndarray:
