@@ -72,11 +72,11 @@ def run() -> dict:
         layer = lstm_hw.load(layer64(tmp))
     largs = hand.lstm_layers_args(layer, 1)
     results["layer64"] = case("layer64", layer, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
-                              lambda x: hand.lstm_layers(x, *largs), "l1_h_next",
+                              lambda x: hand.lstm_layers(x, *largs), "l1.h_next",
                               {1: 3000, 64: 100, 1024: 8})
     net = lstm_hw.load(NETLISTS / "lstm2x128.yaml")
     nargs = hand.lstm_layers_args(net, 2)
     results["net2x128"] = case("net2x128", net, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
-                               lambda x: hand.lstm_layers(x, *nargs), "l2_h_next",
+                               lambda x: hand.lstm_layers(x, *nargs), "l2.h_next",
                                {1: 500, 64: 20, 256: 6, 1024: 3})
     return results

@@ -136,13 +136,13 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
 
 
 def lstm_layers_args(circuit, n_layers: int):
-    """Constants of a flat imported LSTM stack (names l1_zi, l1_i, ...) for lstm_layers."""
+    """Constants of an imported LSTM stack (instances l1, l2... of lstm_layer) for lstm_layers."""
     from lstm_hw.compile.checks import work_frac
     cells = circuit.cells
     cell = circuit.cell
     weights, biases, sh_dot, align = [], [], [], []
     for k in range(1, n_layers + 1):
-        dots = [cell(f"l{k}_z{g}") for g in "ifgo"]
+        dots = [cell(f"l{k}.z_{g}") for g in "ifgo"]
         ws = [d.params["w_raw"] for d in dots]
         wf = work_frac(dots[0], cells)
         assert all(work_frac(d, cells) == wf and d.fmt == dots[0].fmt for d in dots)
@@ -152,19 +152,19 @@ def lstm_layers_args(circuit, n_layers: int):
         biases.append(np.stack([d.params["b_raw"] << (wf - d.params["b_fmt"].frac)
                                 for d in dots]))
         sh_dot.append(wf - dots[0].fmt.frac)
-    sig, tnh = cell("l1_i").params["table"], cell("l1_g").params["table"]
+    sig, tnh = cell("l1.i").params["table"], cell("l1.g").params["table"]
     tables = (sig.entries, tnh.entries)
     tparams = np.array([[sig.a, sig.b, sig.c], [tnh.a, tnh.b, tnh.c]], np.int64)
-    fz, fg = cell("l1_zi").fmt, cell("l1_i").fmt
-    fc, fh = cell("l1_c_next").fmt, cell("l1_h_next").fmt
+    fz, fg = cell("l1.z_i").fmt, cell("l1.i").fmt
+    fc, fh = cell("l1.c_next").fmt, cell("l1.h_next").fmt
     fmts = np.array([f.codes() for f in (fz, fg, fc, fh)], np.int64)
-    write, keep = cell("l1_c_write").fmt, cell("l1_c_keep").fmt
+    write, keep = cell("l1.ig").fmt, cell("l1.fc").fmt
     add_wf = max(write.frac, keep.frac)
-    shifts = np.array([fg.frac + cell("l1_g").fmt.frac - write.frac,
+    shifts = np.array([fg.frac + cell("l1.g").fmt.frac - write.frac,
                        fg.frac + fc.frac - keep.frac, add_wf - write.frac,
                        add_wf - keep.frac, add_wf - fc.frac,
-                       fg.frac + cell("l1_h_tanh").fmt.frac - fh.frac], np.int64)
-    assert write == fc and keep == fc and cell("l1_g").fmt == cell("l1_h_tanh").fmt == fg
+                       fg.frac + cell("l1.hc").fmt.frac - fh.frac], np.int64)
+    assert write == fc and keep == fc and cell("l1.g").fmt == cell("l1.hc").fmt == fg
     return (List(weights), List(biases), np.array(sh_dot, np.int64), List(align),
             List(tables), tparams, fmts, shifts)
 

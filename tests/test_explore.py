@@ -395,8 +395,8 @@ def test_merge_precision_into_an_existing_section():
 def test_tune_the_trained_network(tmp_path):
     """Acceptance 2 on the trained network: passes check, cheaper by the cost model."""
     out = tmp_path / "tuned.yaml"
-    proc = lstm_hw_cmd("tune", TRAINED, "--groups", "*", "--groups", "*_[ifo]",
-                       "--groups", "*_g", "--groups", "*_c*", "--groups", "*_h*",
+    proc = lstm_hw_cmd("tune", TRAINED, "--groups", "*", "--groups", "*.[ifo]",
+                       "--groups", "*.g", "--groups", "*.c*", "--groups", "*.h*",
                        "--groups", "y", "--sequences", 300, "-o", out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rules = [ln.strip()[len("--precision '"):-1] for ln in proc.stdout.splitlines()

@@ -48,9 +48,9 @@ def torch_layout(state):
 # -- float parity with torch -------------------------------------------------------------------
 def test_float_reference_matches_torch(golden, golden_circuit):
     g, _ = golden
-    ref = lstm_hw.run_reference(golden_circuit, g["inputs"], record=["y", "l2_h_next"])
+    ref = lstm_hw.run_reference(golden_circuit, g["inputs"], record=["y", "l2.h_next"])
     err_y = np.abs(ref.values("y") - g["outputs"]).max()
-    err_h = np.abs(ref.values("l2_h_next") - g["hidden"]).max()
+    err_h = np.abs(ref.values("l2.h_next") - g["hidden"]).max()
     assert err_y <= 1e-9 and err_h <= 1e-9, (err_y, err_h)
     assert np.abs(g["outputs"]).max() > 0.5      # the golden run is not trivially small
 
@@ -99,15 +99,15 @@ def test_precision_roles_set_formats(golden, tmp_path):
     path, _ = write_netlist(tmp_path / "p.yaml", layers, readout,
                             format="ap_fixed<12,5,AP_RND,AP_SAT>",
                             precision={"gate": "ap_ufixed<10,0,AP_RND,AP_SAT>",
-                                       "accum": "ap_fixed<24,8>", "l2_c*": "ap_fixed<20,8>"})
+                                       "accum": "ap_fixed<24,8>", "l2.c*": "ap_fixed<20,8>"})
     c = lstm_hw.load(path)
-    assert str(c.cell("l1_i").fmt) == "ap_ufixed<10,0,AP_RND,AP_SAT>"
-    assert str(c.cell("l1_g").fmt) == "ap_fixed<12,2,AP_RND,AP_SAT>"     # bounded: 2 int bits
-    assert str(c.cell("l1_h").fmt) == "ap_fixed<12,2,AP_RND,AP_SAT>"
-    assert str(c.cell("l1_zi").fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
-    assert str(c.cell("l1_c").fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
-    assert str(c.cell("l2_c").fmt) == "ap_fixed<20,8>"                    # the caller's glob
-    assert str(c.cell("l1_zf").params["accum"]) == "ap_fixed<24,8>"
+    assert str(c.cell("l1.i").fmt) == "ap_ufixed<10,0,AP_RND,AP_SAT>"
+    assert str(c.cell("l1.g").fmt) == "ap_fixed<12,2,AP_RND,AP_SAT>"     # bounded: 2 int bits
+    assert str(c.cell("l1.h").fmt) == "ap_fixed<12,2,AP_RND,AP_SAT>"
+    assert str(c.cell("l1.z_i").fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
+    assert str(c.cell("l1.c").fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
+    assert str(c.cell("l2.c").fmt) == "ap_fixed<20,8>"                    # the caller's glob
+    assert str(c.cell("l1.z_f").params["accum"]) == "ap_fixed<24,8>"
     assert c.cell("y").params["accum"] is None
     assert str(c.cell("y").params["w_fmt"]) == "ap_fixed<12,5,AP_RND,AP_SAT>"
 
@@ -119,8 +119,8 @@ def test_exact_activations_and_scalar_inputs(golden):
                               sigmoid="exact", tanh={"table": {"size": 4096, "range": [-6, 6]}})
     design = parse_design(text, "<text>")
     assert [p.name for p in design.inputs] == ["a", "b", "c"]
-    assert design.blocks["l1_i"].params["exact"].value is True
-    assert design.blocks["l1_h_tanh"].params["table"].value == {"size": 4096, "range": [-6, 6]}
+    assert design.blocks["l1.i"].params["exact"].value is True
+    assert design.blocks["l1.hc"].params["table"].value == {"size": 4096, "range": [-6, 6]}
     assert design.blocks["out"].op == "dot"
 
 
@@ -130,9 +130,9 @@ def test_without_readout_outputs_last_hidden(golden, tmp_path):
                                         if not k.startswith("readout")})
     path, _ = write_netlist(tmp_path / "h.yaml", layers)
     c = lstm_hw.load(path)
-    assert [c.cells[i].name for i in c.outputs] == ["l2_h_next"]
+    assert [c.cells[i].name for i in c.outputs] == ["l2.h_next"]
     ref = lstm_hw.run_reference(c, g["inputs"])
-    assert np.abs(ref.values("l2_h_next") - g["hidden"]).max() <= 1e-9
+    assert np.abs(ref.values("l2.h_next") - g["hidden"]).max() <= 1e-9
 
 
 def test_header_documents_the_netlist(golden_circuit):
@@ -220,7 +220,7 @@ def test_bad_options_are_clean_errors(golden):
     with pytest.raises(ModelError, match="2 names for 3 input"):
         lstm_to_netlist(layers, readout, inputs=["a", "b"])
     with pytest.raises(ModelError, match="not a usable signal name"):
-        lstm_to_netlist(layers, readout, output="l1_y")
+        lstm_to_netlist(layers, readout, output="l1")
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -284,7 +284,7 @@ def test_cli_import_npz_state_dict(golden, tmp_path, capsys):
                  "--precision", "gate=ap_fixed<12,2,AP_RND,AP_SAT>"]) == 0
     assert "wrote" in capsys.readouterr().out
     c = lstm_hw.load(out)
-    assert c.name == "net" and str(c.cell("l2_o").fmt) == "ap_fixed<12,2,AP_RND,AP_SAT>"
+    assert c.name == "net" and str(c.cell("l2.o").fmt) == "ap_fixed<12,2,AP_RND,AP_SAT>"
     ref = lstm_hw.run_reference(c, g["inputs"])
     assert np.abs(ref.values("y") - g["outputs"]).max() <= 1e-9
     assert main(["validate", str(out)]) == 0

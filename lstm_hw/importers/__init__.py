@@ -1,4 +1,5 @@
-"""Importers: trained LSTM networks (PyTorch, Keras, plain numpy) -> flat lstm_hw netlists.
+"""Importers: trained LSTM networks (PyTorch, Keras, plain numpy) -> lstm_hw netlists
+(instances of the standard LSTM layer, lstm_hw/library/lstm.yaml).
 
     from lstm_hw.importers import from_torch, lstm_to_netlist, write_netlist
     layers, readout = from_torch(lstm, linear)              # or plain numpy, PyTorch layout

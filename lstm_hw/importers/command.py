@@ -13,8 +13,8 @@ from .models import load_model
 def add_import_parser(sub) -> None:
     p = sub.add_parser(
         "import", help="a trained LSTM (PyTorch state_dict or Keras arrays) -> a netlist",
-        description="Write OUT.yaml (a flat netlist: per layer the four gate sums, the gates, "
-                    "the cell and hidden registers; one time step per clock cycle) and OUT.npz "
+        description="Write OUT.yaml (a netlist: per layer an instance l1, l2... of lstm_hw's "
+                    "standard LSTM layer; one time step per clock cycle) and OUT.npz "
                     "(its weights) from a trained LSTM: a PyTorch "
                     "state_dict saved with torch.save (keys weight_ih_l0, weight_hh_l0, "
                     "bias_ih_l0, bias_hh_l0, ... and an optional Linear readout such as "

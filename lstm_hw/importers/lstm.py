@@ -1,20 +1,21 @@
-"""LSTM layers (PyTorch layout, plain numpy) -> a flat netlist and its weight file.
+"""LSTM layers (PyTorch layout, plain numpy) -> a netlist of lstm_hw's layer module + weights.
 
 A layer is a mapping (or a 4-tuple, in this order) of ``weight_ih`` (4H x in), ``weight_hh``
 (4H x H), ``bias_ih`` and ``bias_hh`` (4H each, optional, both added), the gate blocks in
 PyTorch's order i, f, g, o. A readout is a mapping (or a pair) of ``weight`` (out x H) and an
 optional ``bias`` (out): ``y = weight @ h + bias`` on the last layer's h, as ``nn.Linear``.
 
-Layer k (``lk_`` names) becomes, per time step (one clock cycle):
+Layer k is an instance ``lk`` of the standard layer (lstm_hw/library/lstm.yaml, module
+``lstm_layer``), so its signals are, per time step (one clock cycle):
 
-    lk_zi, lk_zf, lk_zg, lk_zo   dot over [layer input, lk_h]: the gate rows of
-                                 [weight_ih | weight_hh], bias = bias_ih + bias_hh
-    lk_i, lk_f, lk_o             sigmoid;  lk_g  tanh
-    lk_c_write = lk_i * lk_g,  lk_c_keep = lk_f * lk_c,  lk_c_next = lk_c_write + lk_c_keep
-    lk_h_tanh = tanh(lk_c_next),  lk_h_next = lk_o * lk_h_tanh
-    lk_c, lk_h                   registers (init 0) latching lk_c_next, lk_h_next
+    lk.z_i, lk.z_f, lk.z_g, lk.z_o   dot over [layer input, lk.h]: the gate rows of
+                                     [weight_ih | weight_hh], bias = bias_ih + bias_hh
+    lk.i, lk.f, lk.o                 sigmoid;  lk.g  tanh
+    lk.ig = lk.i * lk.g,  lk.fc = lk.f * lk.c,  lk.c_next = lk.fc + lk.ig
+    lk.hc = tanh(lk.c_next),  lk.h_next = lk.o * lk.hc
+    lk.c, lk.h                       registers (init 0) latching lk.c_next, lk.h_next
 
-Layer k+1 reads ``lk_h_next`` (this step's h), so the whole stack advances once per cycle, and
+Layer k+1 reads ``lk.h_next`` (this step's h), so the whole stack advances once per cycle, and
 the readout (a ``dot``) reads the last layer's ``h_next``.
 
 Every part has a format set by a ``precision:`` glob (hls4ml-style): see ``ROLES``.
@@ -41,24 +42,26 @@ class ModelError(DataError, ValueError):
 DEFAULT_FORMAT = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
 GATES = ("i", "f", "g", "o")
 ACT_OF_GATE = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
-# hls4ml's defaults: 1024-entry tables; sigmoid over [-8, 8), tanh over [-4, 4)
-DEFAULT_ACTIVATIONS = {"sigmoid": {"table": {"size": 1024, "range": [-8, 8]}},
-                       "tanh": {"table": {"size": 1024, "range": [-4, 4]}}}
+# hls4ml's defaults: 1024-entry tables (lstm_hw's default size, left unwritten so that
+# `precision: {GLOB:table_size: N}` can set it); sigmoid over [-8, 8), tanh over [-4, 4)
+DEFAULT_ACTIVATIONS = {"sigmoid": {"table": {"range": [-8, 8]}},
+                       "tanh": {"table": {"range": [-4, 4]}}}
 
 # role -> (globs, what it is, whether its values lie in [-1, 1]); later rules win. "{out}" is
 # the readout's name, "{inputs}" stands for one rule per input.
 ROLES: dict[str, tuple[tuple[str, ...], str, bool]] = {
-    "weight": (("*_z?:weight",), "weights of the gate sums (rows of [weight_ih | weight_hh])",
+    "weight": (("*.z_?:weight",), "weights of the gate sums (rows of [weight_ih | weight_hh])",
                False),
-    "bias": (("*_z?:bias",), "biases of the gate sums (bias_ih + bias_hh)", False),
-    "accum": (("*_z?:accum",), "accumulator of the gate sums (unset: exact sum, quantised once)",
-              False),
-    "gate_sum": (("*_z?",), "gate sums zi, zf, zg, zo (the activations' inputs)", False),
-    "gate": (("*_[ifo]",), "sigmoid gates i, f, o (in [0, 1])", True),
-    "candidate": (("*_g",), "cell input g = tanh(zg) (in [-1, 1])", True),
-    "cell": (("*_c*",), "cell state: c, c_next and the products i*g, f*c", False),
-    "hidden": (("*_h*",), "hidden state: tanh(c_next), h_next = o * tanh(c_next), h "
-               "(in [-1, 1])", True),
+    "bias": (("*.z_?:bias",), "biases of the gate sums (bias_ih + bias_hh)", False),
+    "accum": (("*.z_?:accum",), "accumulator of the gate sums (unset: exact sum, quantised "
+              "once)", False),
+    "gate_sum": (("*.z_?",), "gate sums z_i, z_f, z_g, z_o (the activations' inputs)", False),
+    "gate": (("*.[ifo]",), "sigmoid gates i, f, o (in [0, 1])", True),
+    "candidate": (("*.g",), "cell input g = tanh(z_g) (in [-1, 1])", True),
+    "cell": (("*.c", "*.c_next", "*.fc", "*.ig"), "cell state: c, c_next and the products "
+             "f*c, i*g", False),
+    "hidden": (("*.hc", "*.h_next", "*.h"), "hidden state: hc = tanh(c_next), h_next = o * hc, "
+               "h (in [-1, 1])", True),
     "readout_weight": (("{out}:weight",), "readout weights", False),
     "readout_bias": (("{out}:bias",), "readout bias", False),
     "readout_accum": (("{out}:accum",), "readout accumulator (unset: exact sum)", False),
@@ -67,6 +70,9 @@ ROLES: dict[str, tuple[tuple[str, ...], str, bool]] = {
 }
 READOUT_ROLES = ("readout_weight", "readout_bias", "readout_accum", "readout")
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# the signals of one instance of lstm_layer (lstm_hw/library/lstm.yaml)
+LAYER_SIGNALS = ("z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "fc", "ig", "c_next", "c",
+                 "hc", "h_next", "h")
 
 
 # -- normalising the weights ----------------------------------------------------------------
@@ -268,7 +274,7 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
                     doc: str | None = None, task: Mapping | None = None,
                     source: str = "", notes=(), dtype=np.float64
                     ) -> tuple[str, dict[str, np.ndarray]]:
-    """A flat netlist for a stack of LSTM layers (and a readout): (YAML text, weight arrays).
+    """A netlist for a stack of LSTM layers (and a readout): (YAML text, weight arrays).
 
     layers, readout: see the module doc (PyTorch layout; torch tensors are accepted too).
     format: the netlist's default format; the [-1, 1] roles (gates, candidate, hidden) default
@@ -297,9 +303,9 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
             raise ModelError(f"inputs: {len(in_names)} names for {n_in} input elements")
         in_ports = {n: None for n in in_names}
     for n in in_names + [output]:
-        if not isinstance(n, str) or not IDENT.match(n) or re.match(r"^l\d+_", n):
+        if not isinstance(n, str) or not IDENT.match(n) or re.match(r"^l\d+$", n):
             raise ModelError(f"'{n}' is not a usable signal name (letters, digits and _, not "
-                             "starting with a digit or 'l<number>_')")
+                             "starting with a digit, and not 'l<number>', a layer's name)")
     if len(set(in_names + [output])) != len(in_names) + 1:
         raise ModelError("input and output names must differ")
     roles, extra = resolve_precision(format, precision)
@@ -320,32 +326,20 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
     for k, (w_ih, w_hh, bias) in enumerate(lay, 1):
         p = f"l{k}"
         hidden = w_hh.shape[1]
-        comment = (f"layer {k}: {sizes[k - 1]} inputs -> {hidden} units (gate rows of "
-                   f"[weight_ih | weight_hh] over [{', '.join(layer_in)}, {p}_h])")
+        params = {}
         for gi, gate in enumerate(GATES):
             rows = slice(gi * hidden, (gi + 1) * hidden)
-            w = np.concatenate([w_ih[rows], w_hh[rows]], axis=1)
-            blocks.append((comment, f"{p}_z{gate}", {
-                "op": "dot", "in": layer_in + [f"{p}_h"],
-                "weights": ref(f"{p}_W_{gate}", w), "bias": ref(f"{p}_b_{gate}", bias[rows])}))
-            comment = None
-        for gi, gate in enumerate(GATES):
-            op = ACT_OF_GATE[gate]
-            blocks.append(("the gates: i, f, o = sigmoid; the cell input g = tanh" if gi == 0
-                           else None, f"{p}_{gate}", {"op": op, "in": f"{p}_z{gate}",
-                                                       **acts[op]}))
-        blocks += [
-            ("the cell state: c_next = f * c + i * g", f"{p}_c_write",
-             {"op": "mul", "in": [f"{p}_i", f"{p}_g"]}),
-            (None, f"{p}_c_keep", {"op": "mul", "in": [f"{p}_f", f"{p}_c"]}),
-            (None, f"{p}_c_next", {"op": "add", "in": [f"{p}_c_write", f"{p}_c_keep"]}),
-            (None, f"{p}_c", {"op": "reg", "in": f"{p}_c_next", "init": 0}),
-            ("the hidden state: h_next = o * tanh(c_next)", f"{p}_h_tanh",
-             {"op": "tanh", "in": f"{p}_c_next", **acts["tanh"]}),
-            (None, f"{p}_h_next", {"op": "mul", "in": [f"{p}_o", f"{p}_h_tanh"]}),
-            (None, f"{p}_h", {"op": "reg", "in": f"{p}_h_next", "init": 0}),
-        ]
-        layer_in = [f"{p}_h_next"]
+            params[f"W_{gate}"] = ref(f"{p}_W_{gate}",
+                                      np.concatenate([w_ih[rows], w_hh[rows]], axis=1))
+            params[f"b_{gate}"] = ref(f"{p}_b_{gate}", bias[rows])
+        for act, op in [(g, ACT_OF_GATE[g]) for g in GATES] + [("h", "tanh")]:
+            params.update({f"{kind}_{act}": value for kind, value in acts[op].items()})
+        blocks.append((f"layer {k}: {sizes[k - 1]} inputs -> {hidden} units (gate rows of "
+                       f"[weight_ih | weight_hh] over [{', '.join(layer_in)}, {p}.h])", p,
+                       {"module": "lstm_layer",
+                        "in": {"x": layer_in if len(layer_in) > 1 else layer_in[0]},
+                        "params": params}))
+        layer_in = [f"{p}.h_next"]
     last = layer_in[0]
     if ro is not None:
         w, b = ro
@@ -357,7 +351,8 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
     else:
         outputs = [last]
 
-    names = set(in_names) | {b for _, b, _ in blocks}
+    names = set(in_names) | {output} | {f"l{k}.{sig}" for k in range(1, len(lay) + 1)
+                                         for sig in LAYER_SIGNALS}
     for g, _ in extra:
         if not any(fnmatch.fnmatchcase(n, g.partition(":")[0]) for n in names):
             raise ModelError(f"precision '{g}' matches no signal (the roles are "
@@ -388,6 +383,7 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
                    "i, f, g, o; one time step per cycle")
     lines.append(f"doc: {_scalar(doc or default_doc)}")
     lines.append(f"format: {_scalar(str(parse_format(format)))}")
+    lines.append("import: [lstm_hw/lstm.yaml]   # the standard LSTM layer, module lstm_layer")
     lines.append("")
     lines.append("# Formats by role, most specific last (the same GLOB[:PART] syntax as "
                  "--precision).")
@@ -409,11 +405,15 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
         lines.append("task: " + _flow(dict(task)))
     lines.append("")
     lines.append("blocks:")
-    width = max(len(n) for _, n, _ in blocks) + 1
     for comment, bname, fields in blocks:
         if comment:
             lines.append(f"  # {comment}")
-        lines.append(f"  {(bname + ':').ljust(width)} {_flow(fields)}")
+        if "module" not in fields:
+            lines.append(f"  {bname}: {_flow(fields)}")
+            continue
+        lines += [f"  {bname}:", f"    module: {fields['module']}",
+                  f"    in: {_flow(fields['in'])}", "    params:"]
+        lines += [f"      {key}: {_flow(value)}" for key, value in fields["params"].items()]
     return "\n".join(lines) + "\n", arrays
 
 
@@ -429,21 +429,22 @@ def _header(name, lay, ro, sizes, in_names, outputs, wfile, acts, source, notes)
                                 "pwl" if "pwl" in v else "exact")
                     for op, v in acts.items())
     out = [
-        f"# {name}: an LSTM network (PyTorch nn.LSTM layout) as a flat circuit.",
+        f"# {name}: an LSTM network (PyTorch nn.LSTM layout) as a circuit.",
         "# Generated by lstm_hw.importers.lstm_to_netlist" + (f" from {source}" if source else "")
         + ".",
         f"# The weights are in {wfile}.",
         "#",
         f"# Shape: {shape} ({n_params} parameters);",
         f"# inputs {', '.join(in_names)}; outputs {', '.join(outputs)}.",
-        "# Each layer k (names lk_...), per time step, gate order i, f, g, o as in PyTorch:",
-        "#   lk_zX  = W_X @ [layer input, lk_h] + b_X  for X in i, f, g, o, where W_X holds gate",
+        "# Layer k is the instance lk of lstm_hw's standard layer (lstm_hw/library/lstm.yaml),",
+        "# per time step, gate order i, f, g, o as in PyTorch:",
+        "#   lk.z_X = W_X @ [layer input, lk.h] + b_X  for X in i, f, g, o, where W_X holds gate",
         "#            X's rows of [weight_ih | weight_hh] and b_X = bias_ih + bias_hh (npz keys",
         "#            lk_W_X, lk_b_X)",
-        "#   lk_i, lk_f, lk_o = sigmoid(lk_zi, lk_zf, lk_zo);  lk_g = tanh(lk_zg)",
-        "#   lk_c_next = lk_f * lk_c + lk_i * lk_g;  lk_h_next = lk_o * tanh(lk_c_next)",
-        "#   lk_c, lk_h: registers (init 0) that latch c_next and h_next for the next step.",
-        "# Layer k+1 reads lk_h_next (this step's h): one time step is one clock cycle for the",
+        "#   lk.i, lk.f, lk.o = sigmoid(lk.z_i, lk.z_f, lk.z_o);  lk.g = tanh(lk.z_g)",
+        "#   lk.c_next = lk.f * lk.c + lk.i * lk.g;  lk.h_next = lk.o * tanh(lk.c_next)",
+        "#   lk.c, lk.h: registers (init 0) that latch c_next and h_next for the next step.",
+        "# Layer k+1 reads lk.h_next (this step's h): one time step is one clock cycle for the",
         "# whole stack (latency 0, initiation interval 1)."]
     if ro:
         out.append(f"# The readout {outputs[0]} = weight @ h + bias (npz keys {outputs[0]}_W, "
