@@ -80,9 +80,7 @@ def work_frac(cell: Cell, cells: list[Cell]) -> int:
         return cell.params["pwl"].coef_fmt.frac + max(fr[0], 0)
     if cell.op in ("sigmoid", "tanh"):
         return cell.fmt.frac
-    if fr:
-        return fr[0] if len(set(fr)) == 1 else max(fr)
-    return cell.fmt.frac
+    return max(fr, default=cell.fmt.frac)
 
 
 def element_fracs(cell: Cell, cells: list[Cell]) -> list[int]:

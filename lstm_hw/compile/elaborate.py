@@ -22,7 +22,7 @@ from ..diagnostics import Diagnostics, SourceLoc, did_you_mean
 from ..fixed import FixedFormat, FormatError, parse_format, quantise_floats
 from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
-from .cells import ALIASES, OPS, TIMING_PARAMS
+from .cells import ACT_PARAMS, ALIASES, OPS, TIMING_PARAMS
 from .checks import check_headroom, combinational_order
 from .circuit import Cell, Circuit
 
@@ -553,7 +553,7 @@ class _Elaborator:
 
     def params_sigmoid(self, cell: Cell, block: Block) -> None:
         what = f"block '{cell.name}'"
-        given = [k for k in luts_keys if k in block.params]
+        given = [k for k in ACT_PARAMS if k in block.params]
         if len(given) > 1:
             self.diag.error(block.loc_of(given[1]), f"{what}: give one of table, pwl, exact")
             return
@@ -609,8 +609,6 @@ class _Elaborator:
 
     params_tanh = params_sigmoid
 
-
-luts_keys = ("table", "pwl", "exact")
 
 
 def _range(value) -> tuple[Fraction, Fraction]:

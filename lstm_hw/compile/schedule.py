@@ -199,7 +199,6 @@ def lower(circuit: Circuit) -> Program:
             shift = 0
         else:  # identity, concat, slice: element gather, each requantised by its own shift
             op = OP_COPY
-            xf = element_fracs(c, cells)
             flat = [(int(slot_of[a]) + e, cells[a].fmt.frac) for a in c.args
                     for e in range(cells[a].size)]
             index = p["index"] if c.op == "slice" else range(len(flat))

@@ -160,7 +160,7 @@ class Simulator:
         """The compiled backend's module for this program (generated and cached on first use)."""
         if self._compiled is None:
             from .codegen import generate_source, load_module
-            self._compiled = load_module(generate_source(self.program, self.program.one_slot))
+            self._compiled = load_module(generate_source(self.program))
         return self._compiled
 
     def _pick_engine(self, stream_cycles: int, n_streams: int) -> str:
