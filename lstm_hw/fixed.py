@@ -257,29 +257,31 @@ requantise_call = njit(cache=True)(_requantise)
 @njit(cache=True)
 def _requantise_any(v, shift, q, o, width, signed, nbits):
     """requantise for every shift (left shifts, and shifts past the int64 width)."""
-    if shift > 0:
-        if shift <= 63:
-            floor_val = v >> shift
-            qb = ((v >> (shift - 1)) & 1) != 0
-            r = (v & ((1 << (shift - 1)) - 1)) != 0
-        else:  # every bit is dropped; above bit 63 the bits are copies of the sign
-            floor_val = v >> 63
-            qb = v < 0
-            r = (v << 1) != 0 if shift == 64 else v != 0
-        return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
-    if shift == 0:
-        return finish(v, False, False, v < 0, q, o, width, signed, nbits)
-    k = -shift
-    lo = -(1 << (width - 1)) if signed else 0
-    hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
-    kk = k if k < 63 else 63
-    if v > (hi >> kk) or v < -((-lo) >> kk):
-        # Far out of range: keep the low width+1 bits of v << k (all that wrapping looks at).
-        keep = width + 1 - k
-        low = ((v & ((1 << keep) - 1)) << k) if keep > 0 else 0
-        return finish(_FAR + low if v > 0 else -_FAR + low, False, False, v < 0,
-                      q, o, width, signed, nbits)
-    return finish(v << k, False, False, v < 0, q, o, width, signed, nbits)
+    # One call of finish, with variables rather than constants: a literal argument would
+    # have numba compile finish a second time, specialised to it.
+    floor_val = v
+    qb = r = False
+    if shift > 63:   # every bit is dropped; above bit 63 the bits are copies of the sign
+        floor_val = v >> 63
+        qb = v < 0
+        r = (v << 1) != 0 if shift == 64 else v != 0
+    elif shift > 0:
+        floor_val = v >> shift
+        qb = ((v >> (shift - 1)) & 1) != 0
+        r = (v & ((1 << (shift - 1)) - 1)) != 0
+    elif shift < 0:
+        k = -shift
+        lo = -(1 << (width - 1)) if signed else 0
+        hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+        kk = k if k < 63 else 63
+        if v > (hi >> kk) or v < -((-lo) >> kk):
+            # Far out of range: keep the low width+1 bits of v << k (all wrapping looks at).
+            keep = width + 1 - k
+            low = ((v & ((1 << keep) - 1)) << k) if keep > 0 else 0
+            floor_val = _FAR + low if v > 0 else -_FAR + low
+        else:
+            floor_val = v << k
+    return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
 
 
 @njit(cache=True)
@@ -313,7 +315,10 @@ def quantise_floats(values: np.ndarray, fmt: FixedFormat) -> tuple[np.ndarray, n
     x = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(x)):
         raise ValueError("NaN or infinite value cannot be quantised")
-    raw, over = _quantise_floats(np.ascontiguousarray(x.ravel()), fmt.frac, *fmt.codes())
+    flat = np.ascontiguousarray(x.ravel())
+    if not flat.flags.writeable:   # one compiled version (numba types read-only arrays apart)
+        flat = flat.copy()
+    raw, over = _quantise_floats(flat, fmt.frac, *fmt.codes())
     return raw.reshape(x.shape), over.reshape(x.shape)
 
 

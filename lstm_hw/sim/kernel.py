@@ -40,6 +40,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
     for r in range(n_regs):
         reg_total += reg_size[r]
     nxt = np.empty((reg_total, n_streams), np.int64)
+    no_shift = np.int64(0)   # not a literal 0, which numba would compile requantise for again
 
     for t in range(n_cycles):
         for k in range(in_slots.shape[0]):
@@ -87,7 +88,8 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                             ps = arg_shift[a0 + j]
                             for s in range(n_streams):
                                 prod, f1 = requantise(wt * vals[src, s], ps, aq, ao, aw, asg, anb)
-                                total, f2 = requantise(acc[s] + prod, 0, aq, ao, aw, asg, anb)
+                                total, f2 = requantise(acc[s] + prod, no_shift, aq, ao, aw,
+                                                       asg, anb)
                                 acc[s] = total
                                 ovf += (f1 + f2) * (vals[vs, s] != 0)
                         for s in range(n_streams):
@@ -251,6 +253,7 @@ def fold_edge(i, state, start, n_cycles, per_cycle, op, out, size, q, shift, arg
     accum = op[i] == OP_DOT_ACC
     aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
     ovf = 0
+    no_shift = np.int64(0)
     for s in range(vals.shape[1]):
         if vals[start, s] != 0:
             for j in range(n):
@@ -271,7 +274,7 @@ def fold_edge(i, state, start, n_cycles, per_cycle, op, out, size, q, shift, arg
             prod = ints[p + k] * vals[buf + j, s]
             if accum:
                 cast, f1 = requantise(prod, arg_shift[a0 + j], aq, ao, aw, asg, anb)
-                total, f2 = requantise(vals[acc + e, s] + cast, 0, aq, ao, aw, asg, anb)
+                total, f2 = requantise(vals[acc + e, s] + cast, no_shift, aq, ao, aw, asg, anb)
                 vals[acc + e, s] = total
                 ovf += f1 + f2
             else:
