@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-from lstm_hw.fixed import requantise
+from lstm_hw.fixed import RND_CONV, SAT, requantise
 
 
 @njit(cache=True)
@@ -46,20 +46,36 @@ def memory_cell_args(circuit):
     return t.entries, 100 << 8, 10 << 16
 
 
-@njit(cache=True)
-def _table(v, entries, a, b, c):
-    i = (v * a - b) // c
-    return entries[0 if i < 0 else (len(entries) - 1 if i >= len(entries) else i)]
+# The LSTM layers' fixed constants: every signal ap_fixed<16, I, AP_RND_CONV, AP_SAT> (codes
+# below), the sums quantised from 2**-24 to 2**-10, gate tables of 1024 entries indexed by
+# (z + 8192) >> 4 (sigmoid) and (z + 4096) >> 3 (tanh). lstm_layers_args checks that a circuit
+# has them; numba compiles them in as constants, as one writing the kernel by hand would.
+Q16 = (RND_CONV, SAT, 16, 1, 0)
+SUM_SHIFT = 14
+SIG_OFFSET, SIG_SHIFT, TANH_OFFSET, TANH_SHIFT, TABLE_LAST = 8192, 4, 4096, 3, 1023
+PRODUCT_SHIFTS = (18, 14, 14)   # i*g and f*c into the cell's format, o*tanh(c) into h's
+FRACS = {"z_i": 10, "z_f": 10, "z_g": 10, "z_o": 10, "i": 14, "f": 14, "g": 14, "o": 14,
+         "ig": 10, "fc": 10, "c_next": 10, "hc": 14, "h_next": 14}   # fractional bits
+
+
+@njit(inline="always")
+def _q16(v, shift):
+    return requantise(v, shift, RND_CONV, SAT, 16, 1, 0)[0]
+
+
+@njit(inline="always")
+def _lookup(table, v, offset, shift):
+    i = (v + offset) >> shift
+    return table[0 if i < 0 else (TABLE_LAST if i > TABLE_LAST else i)]
 
 
 @njit(cache=True)
-def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts):
-    """A stack of LSTM layers (PyTorch gate order, flat importer names), streams innermost.
+def lstm_layers(x, weights, biases, align, sig, tnh):
+    """A stack of LSTM layers (PyTorch gate order), streams innermost.
 
     x: [steps, inputs, streams]; weights[l]: [4, n, m + n] raw; biases[l]: [4, n] raw at the
-    sums' working precision; sh_dot[l]: the sums' requantising shift; align[l]: each input's
-    shift to that precision (applied once per step, not per product); tables: [gate table, tanh
-    table]; fmts: codes (q, o, w, signed, n) of sums, gates, cell, hidden; shifts: products.
+    sums' working precision (2**-24); align[l]: each input's shift to that precision (applied
+    once per step, not per product); sig, tnh: the gate tables.
     """
     steps, m0, streams = x.shape
     n_layers = len(weights)
@@ -69,12 +85,9 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
     out = np.empty((steps, n, streams), np.int64)
     xin = np.empty((max(m0, n) + n, streams), np.int64)
     xa = np.empty((max(m0, n) + n, streams), np.int64)
+    x1 = np.empty(max(m0, n) + n, np.int64)
     z = np.empty((4, n, streams), np.int64)
     hn = np.empty((n, streams), np.int64)
-    sig, tnh = tables[0], tables[1]
-    sa, sb, sc = tparams[0, 0], tparams[0, 1], tparams[0, 2]
-    ta, tb, tc = tparams[1, 0], tparams[1, 1], tparams[1, 2]
-    fz, fcell, fh = fmts[0], fmts[2], fmts[3]   # (the gates are table entries already)
     for t in range(steps):
         m = m0
         for k in range(m0):
@@ -83,7 +96,6 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
         for layer in range(n_layers):
             W = weights[layer]
             B = biases[layer]
-            sd = sh_dot[layer]
             al = align[layer]
             for k in range(n):
                 for s in range(streams):
@@ -91,13 +103,16 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
             for k in range(m + n):
                 for s in range(streams):
                     xa[k, s] = xin[k, s] << al[k]
+            if streams == 1:   # a contiguous vector: the dot's loop vectorises
+                for k in range(m + n):
+                    x1[k] = xa[k, 0]
             for g in range(4):
                 for u in range(n):
                     if streams == 1:
                         acc = B[g, u]
                         for j in range(m + n):
-                            acc += W[g, u, j] * xa[j, 0]
-                        z[g, u, 0] = requantise(acc, sd, fz[0], fz[1], fz[2], fz[3], fz[4])[0]
+                            acc += W[g, u, j] * x1[j]
+                        z[g, u, 0] = _q16(acc, SUM_SHIFT)
                     else:
                         for s in range(streams):
                             z[g, u, s] = B[g, u]
@@ -106,24 +121,18 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
                             for s in range(streams):
                                 z[g, u, s] += wv * xa[j, s]
                         for s in range(streams):
-                            z[g, u, s] = requantise(z[g, u, s], sd, fz[0], fz[1], fz[2], fz[3],
-                                                    fz[4])[0]
+                            z[g, u, s] = _q16(z[g, u, s], SUM_SHIFT)
             for u in range(n):
                 for s in range(streams):
-                    i = _table(z[0, u, s], sig, sa, sb, sc)
-                    f = _table(z[1, u, s], sig, sa, sb, sc)
-                    gg = _table(z[2, u, s], tnh, ta, tb, tc)
-                    o = _table(z[3, u, s], sig, sa, sb, sc)
-                    write = requantise(i * gg, shifts[0], fcell[0], fcell[1], fcell[2],
-                                       fcell[3], fcell[4])[0]
-                    keep = requantise(f * c[layer, u, s], shifts[1], fcell[0], fcell[1],
-                                      fcell[2], fcell[3], fcell[4])[0]
-                    cn = requantise((write << shifts[2]) + (keep << shifts[3]), shifts[4],
-                                    fcell[0], fcell[1], fcell[2], fcell[3], fcell[4])[0]
+                    i = _lookup(sig, z[0, u, s], SIG_OFFSET, SIG_SHIFT)
+                    f = _lookup(sig, z[1, u, s], SIG_OFFSET, SIG_SHIFT)
+                    gg = _lookup(tnh, z[2, u, s], TANH_OFFSET, TANH_SHIFT)
+                    o = _lookup(sig, z[3, u, s], SIG_OFFSET, SIG_SHIFT)
+                    cn = _q16(_q16(i * gg, PRODUCT_SHIFTS[0]) +
+                              _q16(f * c[layer, u, s], PRODUCT_SHIFTS[1]), 0)
                     c[layer, u, s] = cn
-                    ht = _table(cn, tnh, ta, tb, tc)
-                    hn[u, s] = requantise(o * ht, shifts[5], fh[0], fh[1], fh[2], fh[3],
-                                          fh[4])[0]
+                    ht = _lookup(tnh, cn, TANH_OFFSET, TANH_SHIFT)
+                    hn[u, s] = _q16(o * ht, PRODUCT_SHIFTS[2])
             for u in range(n):
                 for s in range(streams):
                     h[layer, u, s] = hn[u, s]
@@ -136,37 +145,35 @@ def lstm_layers(x, weights, biases, sh_dot, align, tables, tparams, fmts, shifts
 
 
 def lstm_layers_args(circuit, n_layers: int):
-    """Constants of an imported LSTM stack (instances l1, l2... of lstm_layer) for lstm_layers."""
+    """Constants of an imported LSTM stack (instances l1, l2... of lstm_layer) for lstm_layers,
+    after checking that the circuit has the formats and tables lstm_layers is written for."""
     from lstm_hw.compile.checks import work_frac
     cells = circuit.cells
     cell = circuit.cell
-    weights, biases, sh_dot, align = [], [], [], []
+    weights, biases, align = [], [], []
     for k in range(1, n_layers + 1):
         dots = [cell(f"l{k}.z_{g}") for g in "ifgo"]
-        ws = [d.params["w_raw"] for d in dots]
         wf = work_frac(dots[0], cells)
-        assert all(work_frac(d, cells) == wf and d.fmt == dots[0].fmt for d in dots)
+        assert all(work_frac(d, cells) == wf for d in dots)
         assert all(_shifts(d, cells, wf) == _shifts(dots[0], cells, wf) for d in dots)
+        assert wf - dots[0].fmt.frac == SUM_SHIFT
         align.append(np.array(_shifts(dots[0], cells, wf), np.int64))
-        weights.append(np.ascontiguousarray(np.stack(ws)))
+        weights.append(np.ascontiguousarray(np.stack([d.params["w_raw"] for d in dots])))
         biases.append(np.stack([d.params["b_raw"] << (wf - d.params["b_fmt"].frac)
                                 for d in dots]))
-        sh_dot.append(wf - dots[0].fmt.frac)
-    sig, tnh = cell("l1.i").params["table"], cell("l1.g").params["table"]
-    tables = (sig.entries, tnh.entries)
-    tparams = np.array([[sig.a, sig.b, sig.c], [tnh.a, tnh.b, tnh.c]], np.int64)
-    fz, fg = cell("l1.z_i").fmt, cell("l1.i").fmt
-    fc, fh = cell("l1.c_next").fmt, cell("l1.h_next").fmt
-    fmts = np.array([f.codes() for f in (fz, fg, fc, fh)], np.int64)
-    write, keep = cell("l1.ig").fmt, cell("l1.fc").fmt
-    add_wf = max(write.frac, keep.frac)
-    shifts = np.array([fg.frac + cell("l1.g").fmt.frac - write.frac,
-                       fg.frac + fc.frac - keep.frac, add_wf - write.frac,
-                       add_wf - keep.frac, add_wf - fc.frac,
-                       fg.frac + cell("l1.hc").fmt.frac - fh.frac], np.int64)
-    assert write == fc and keep == fc and cell("l1.g").fmt == cell("l1.hc").fmt == fg
-    return (List(weights), List(biases), np.array(sh_dot, np.int64), List(align),
-            List(tables), tparams, fmts, shifts)
+        got = {s: (cell(f"l{k}.{s}").fmt.codes(), cell(f"l{k}.{s}").fmt.frac) for s in FRACS}
+        assert got == {s: (Q16, f) for s, f in FRACS.items()}, got
+        assert cell(f"l{k}.c").fmt == cell(f"l{k}.c_next").fmt
+        assert cell(f"l{k}.h").fmt == cell(f"l{k}.h_next").fmt
+        tables = {s: cell(f"l{k}.{s}").params["table"] for s in ("i", "f", "o", "g", "hc")}
+        for s, t in tables.items():
+            want = (1, -SIG_OFFSET, 1 << SIG_SHIFT) if s in "ifo" else \
+                (1, -TANH_OFFSET, 1 << TANH_SHIFT)
+            assert (t.a, t.b, t.c, len(t.entries), t.trunc) == (*want, TABLE_LAST + 1, False)
+        assert all(np.array_equal(tables[s].entries, tables["i"].entries) for s in "fo")
+        assert np.array_equal(tables["hc"].entries, tables["g"].entries)
+    sig, tnh = tables["i"].entries, tables["g"].entries
+    return List(weights), List(biases), List(align), sig, tnh
 
 
 def _shifts(dot, cells, wf):

@@ -90,6 +90,12 @@ class Program:
     slot_of: np.ndarray         # first slot of every circuit cell
     initial: np.ndarray
 
+    @property
+    def work(self) -> int:
+        """Rough cost of one cycle of one stream: a slot written, or a dot's product, each 1."""
+        dots = (self.op == OP_DOT) | (self.op == OP_DOT_ACC)
+        return self.n_slots + int((self.size * (self.arg1 - self.arg0))[dots].sum())
+
     def dump(self, circuit: Circuit) -> str:
         lines = [f"program: {self.n_slots} slots, {len(self.op)} steps, "
                  f"{len(self.reg_out)} registers, {len(self.ints)} constants"]

@@ -25,7 +25,7 @@ from .kernel import run_program
 ENGINES = ("auto", "interpreter", "compiled")
 AUTO_COMPILE_CYCLES = 2_000_000   # stream-cycles from which 'auto' picks the compiled backend
 PARALLEL_MIN_STREAMS = 32         # streams per thread, at least, before splitting them
-PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x slots below which one thread is quicker
+PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x Program.work: below, one thread is quicker
 
 
 @dataclass
@@ -177,7 +177,7 @@ class Simulator:
         Streams are independent: with enough of them, they are split over the cores, one
         thread each (the kernels release the GIL), and put back together in order."""
         n_streams = vals.shape[1]
-        work = cycle_inputs.shape[0] * n_streams * max(self.program.n_slots, 1)
+        work = cycle_inputs.shape[0] * n_streams * self.program.work
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
         if parts < 2 or work < PARALLEL_MIN_WORK:
             return self._kernel_part(vals, cycle_inputs, record)
@@ -197,7 +197,9 @@ class Simulator:
         p = self.program
         engine = self._pick_engine(cycle_inputs.shape[0] * vals.shape[1], vals.shape[1])
         if engine == "compiled":
-            trace, overflow = self.compiled().run(
+            module = self.compiled()
+            run = module.run_one if vals.shape[1] == 1 else module.run
+            trace, overflow = run(
                 vals, cycle_inputs, record, p.ints, p.arg_slot, p.arg_step, p.arg_shift, p.op,
                 p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.fold_state,
                 p.fold_start, p.fold_t, p.fold_k)
