@@ -19,15 +19,23 @@ from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SI
 from ..fixed import quantise_float, requantise_call as requantise
 
 
+RARE_OPS = (OP_DOT_ACC, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUX)
+
+
 @njit(cache=True, nogil=True)
 def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, arg_slot,
                 arg_step, arg_shift, arg_sign, ints, reg_out, reg_in, reg_size, reg_q, reg_shift,
                 reg_plain, reg_en, reg_en_step, reg_rst, reg_rst_step, reg_init, fold_state, fold_start,
-                fold_t, fold_k, in_slots, vals, inputs, record):
+                fold_t, fold_k, in_slots, vals, inputs, record, rare_ops):
     """Run ``inputs`` [cycles, input elements, streams] from state ``vals`` [slots, streams].
 
     Returns (trace [cycles, recorded slots, streams], overflow counts per step then per register);
     ``vals`` is left holding the state after the last cycle, so a run can continue in chunks.
+
+    rare_ops and fold_t may be None where the program has no op of RARE_OPS, no fold unit:
+    numba then prunes their code before compiling it, which makes the first run of the common
+    programs (the lecture's cell) start a second sooner. Each variant is compiled (and cached)
+    on its first use.
     """
     n_cycles = inputs.shape[0]
     n_streams = vals.shape[1]
@@ -77,7 +85,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                             v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                             vals[base + e, s] = v
                             ovf += f * (vals[vs, s] != 0)
-                    else:
+                    elif rare_ops is not None:
                         aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
                         b = ints[p + m * n + e]
                         for s in range(n_streams):
@@ -144,6 +152,17 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         elif idx > tsize - 1:
                             idx = tsize - 1
                         vals[base + e, s] = ints[p + idx]
+            elif o == OP_COPY:
+                for e in range(m):
+                    k = a0 + e
+                    src = arg_slot[k]
+                    rs = arg_shift[k]
+                    for s in range(n_streams):
+                        v, f = requantise(vals[src, s], rs, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f * (vals[vs, s] != 0)
+            elif rare_ops is None:
+                pass
             elif o == OP_PWL:
                 nk, x_shift, c_shift = aux[i, 0], aux[i, 1], aux[i, 2]
                 for e in range(m):
@@ -172,15 +191,6 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         else:
                             y = 1.0 / (1.0 + math.exp(-x))
                         v, f = quantise_float(y, out_frac, qq, oo, w, sg, nb)
-                        vals[base + e, s] = v
-                        ovf += f * (vals[vs, s] != 0)
-            elif o == OP_COPY:
-                for e in range(m):
-                    k = a0 + e
-                    src = arg_slot[k]
-                    rs = arg_shift[k]
-                    for s in range(n_streams):
-                        v, f = requantise(vals[src, s], rs, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
                         ovf += f * (vals[vs, s] != 0)
             elif o == OP_MUX:
@@ -227,10 +237,12 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         ovf += f
             overflow[n_steps + r] += ovf
             row += reg_size[r]
-        for u in range(fold_t.shape[0]):
-            overflow[n_comb + u] += fold_edge(n_comb + u, fold_state[u], fold_start[u], fold_t[u],
-                                              fold_k[u], op, out, size, q, shift, arg0, arg1,
-                                              par, aux, arg_slot, arg_shift, ints, vals)
+        if fold_t is not None:
+            for u in range(fold_t.shape[0]):
+                overflow[n_comb + u] += fold_edge(n_comb + u, fold_state[u], fold_start[u],
+                                                  fold_t[u], fold_k[u], op, out, size, q, shift,
+                                                  arg0, arg1, par, aux, arg_slot, arg_shift,
+                                                  ints, vals)
         row = 0
         for r in range(n_regs):
             for e in range(reg_size[r]):

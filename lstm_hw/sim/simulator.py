@@ -19,7 +19,7 @@ from ..compile.schedule import Program, lower
 from ..compile.timing import Timing, analyse, expand
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
-from .kernel import run_program
+from .kernel import RARE_OPS, run_program
 
 
 ENGINES = ("auto", "interpreter", "compiled")
@@ -209,12 +209,15 @@ class Simulator:
 
     def _interpret(self, vals, cycle_inputs, record):
         p = self.program
+        # None where the program has none: the kernel is then compiled without that code
+        rare_ops = p.op if np.isin(p.op[:p.n_comb], RARE_OPS).any() else None
+        fold_t = p.fold_t if len(p.fold_t) else None
         return run_program(
             p.n_comb, p.valid, p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux,
             p.arg_slot, p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in,
             p.reg_size, p.reg_q, p.reg_shift, p.reg_plain, p.reg_en, p.reg_en_step, p.reg_rst,
-            p.reg_rst_step, p.reg_init, p.fold_state, p.fold_start, p.fold_t, p.fold_k,
-            p.in_slots, vals, cycle_inputs, record)
+            p.reg_rst_step, p.reg_init, p.fold_state, p.fold_start, fold_t, p.fold_k,
+            p.in_slots, vals, cycle_inputs, record, rare_ops)
 
     def _overflow_counts(self, overflow) -> dict[str, int]:
         p = self.program
