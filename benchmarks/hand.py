@@ -13,27 +13,38 @@ from numba.typed import List
 from lstm_hw.fixed import RND_CONV, SAT, requantise
 
 
+@njit(inline="always")
+def _cell_step(x1, x2, x3, c, table, w100, bias_raw):
+    """One step of the lecture's cell: (y, next c)."""
+    z = requantise(x1 << 8, 8, RND_CONV, SAT, 16, 1, 0)[0]
+    zi = requantise(w100 * x2 - bias_raw, 8, RND_CONV, SAT, 16, 1, 0)[0]
+    zf = requantise(w100 * x2 + bias_raw, 8, RND_CONV, SAT, 16, 1, 0)[0]
+    zo = requantise(w100 * x3 - bias_raw, 8, RND_CONV, SAT, 16, 1, 0)[0]
+    ig = table[min(max((zi + 2048) >> 2, 0), 1023)]
+    fg = table[min(max((zf + 2048) >> 2, 0), 1023)]
+    og = table[min(max((zo + 2048) >> 2, 0), 1023)]
+    write = requantise(z * ig, 8, RND_CONV, SAT, 16, 1, 0)[0]
+    keep = requantise(c * fg, 8, RND_CONV, SAT, 16, 1, 0)[0]
+    cn = requantise(write + keep, 0, RND_CONV, SAT, 16, 1, 0)[0]
+    return requantise(cn * og, 8, RND_CONV, SAT, 16, 1, 0)[0], cn
+
+
 @njit(cache=True)
 def memory_cell(x, table, w100, bias_raw):
     """netlists/memory_cell.yaml: x [steps, 3, streams] raw (ap_fixed<16,8,RND_CONV,SAT>)."""
     steps, _, streams = x.shape
     y = np.empty((steps, streams), np.int64)
-    c = np.zeros(streams, np.int64)
+    if streams == 1:   # the cell memory in a register, no loop over streams
+        c = 0
+        for t in range(steps):
+            y[t, 0], c = _cell_step(x[t, 0, 0], x[t, 1, 0], x[t, 2, 0], c, table, w100,
+                                    bias_raw)
+        return y
+    cs = np.zeros(streams, np.int64)
     for t in range(steps):
         for s in range(streams):
-            x1, x2, x3 = x[t, 0, s], x[t, 1, s], x[t, 2, s]
-            z = requantise(x1 << 8, 8, 6, 1, 16, 1, 0)[0]
-            zi = requantise(w100 * x2 - bias_raw, 8, 6, 1, 16, 1, 0)[0]
-            zf = requantise(w100 * x2 + bias_raw, 8, 6, 1, 16, 1, 0)[0]
-            zo = requantise(w100 * x3 - bias_raw, 8, 6, 1, 16, 1, 0)[0]
-            ig = table[min(max((zi + 2048) >> 2, 0), 1023)]
-            fg = table[min(max((zf + 2048) >> 2, 0), 1023)]
-            og = table[min(max((zo + 2048) >> 2, 0), 1023)]
-            write = requantise(z * ig, 8, 6, 1, 16, 1, 0)[0]
-            keep = requantise(c[s] * fg, 8, 6, 1, 16, 1, 0)[0]
-            cn = requantise(write + keep, 0, 6, 1, 16, 1, 0)[0]
-            y[t, s] = requantise(cn * og, 8, 6, 1, 16, 1, 0)[0]
-            c[s] = cn
+            y[t, s], cs[s] = _cell_step(x[t, 0, s], x[t, 1, s], x[t, 2, s], cs[s], table, w100,
+                                        bias_raw)
     return y
 
 

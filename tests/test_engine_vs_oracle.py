@@ -531,7 +531,7 @@ def test_random_netlists_match_oracle(spec, data):
     assert np.array_equal(np.concatenate([p.data for p in parts], axis=1), trace.data)
 
 
-@examples(3)
+@examples(5)
 @given(spec=netlists(blocks=(8, 12)), data=st.data())
 def test_compiled_engine_matches_oracle(spec, data):
     """The compiled backend (code generated per netlist). Its numba compile takes seconds per

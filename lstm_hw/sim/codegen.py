@@ -41,11 +41,22 @@ def _i(x) -> str:
 
 
 class _Writer:
+    """Lines of source, indented by blocks, and where each slot's value is read and written.
+
+    In run_one (``one_stream``) there is no loop over streams (s is 0), and a one-element
+    signal is also kept in a local ``v<slot>``: read from it, written to it and through to vals
+    (which code indexing slots at run time reads, and which holds the state between runs). The
+    locals stay in registers, where vals, which numba cannot tell apart from the other arrays,
+    is stored and loaded again at every cell: the lecture's cell ran at 0.55x of the hand kernel.
+    """
+
     def __init__(self):
         self.lines: list[str] = []
         self.depth = 0
         self.step = 0    # the step whose overflow counter _count adds to
-        self.one_stream = False   # writing run_one: no stream loops, s is 0
+        self.one_stream = False
+        self.locals: set[int] = set()   # slots with a local in run_one
+        self.e_zero = False             # inside elements(1) of run_one: e is 0
 
     def __call__(self, line: str = "") -> None:
         self.lines.append("    " * self.depth + line if line else "")
@@ -55,6 +66,41 @@ class _Writer:
             return contextlib.nullcontext()
         self(line)
         return _Indent(self)
+
+    @contextlib.contextmanager
+    def elements(self, m: int):
+        """``for e in range(m)``; in run_one, for one element, ``e = 0`` and no loop."""
+        if not (self.one_stream and m == 1):
+            with self.block(f"for e in range({m}):"):
+                yield
+            return
+        self("e = 0")
+        outer, self.e_zero = self.e_zero, True
+        try:
+            yield
+        finally:
+            self.e_zero = outer
+
+    def _where(self, slot: int, offset: int | str) -> tuple[int | None, str]:
+        """(the local's slot or None, the place in vals) of slot + offset."""
+        if offset == "e" and self.e_zero:
+            offset = 0
+        if offset == "e":
+            return None, f"vals[{slot} + e, s]"
+        local = slot + offset if self.one_stream and slot + offset in self.locals else None
+        return local, f"vals[{slot + offset}, s]"
+
+    def ref(self, slot: int, offset: int | str = 0) -> str:
+        """The value of slot + offset (an int, or "e": the element loop's counter)."""
+        local, memory = self._where(slot, offset)
+        return memory if local is None else f"v{local}"
+
+    def store(self, slot: int, offset: int | str, value: str) -> None:
+        local, memory = self._where(slot, offset)
+        if local is not None:
+            self(f"v{local} = {value}")
+            value = f"v{local}"
+        self(f"{memory} = {value}")
 
 
 class _Indent:
@@ -101,6 +147,9 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         w("S = vals.shape[1]")
         if w.one_stream:
             w("s = 0")
+            w.locals = _scalar_slots(p)
+            for n in sorted(w.locals):
+                w(f"v{n} = vals[{n}, 0]")
         w("trace = np.empty((n_cycles, record.shape[0], S), np.int64)")
         w(f"overflow = np.zeros({n_steps + len(p.reg_out)}, np.int64)")
         w("acc = np.empty(S, np.int64)")
@@ -119,7 +168,7 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         with w.block("for t in range(n_cycles):"):
             for k, slot in enumerate(p.in_slots):
                 with w.block(STREAM_LOOP):
-                    w(f"vals[{_i(slot)}, s] = inputs[t, {k}, s]")
+                    w.store(int(slot), 0, f"inputs[t, {k}, s]")
             for i in range(p.n_comb):
                 w(f"# step {i}")
                 _step(w, p, i, one_slot)
@@ -132,6 +181,14 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         w("return trace, overflow")
 
 
+def _scalar_slots(p: Program) -> set[int]:
+    """Slots that get a local in run_one: inputs, and one-element signals of the steps run every
+    cycle and of registers (fold units write vals directly: theirs stay in vals)."""
+    steps = [int(p.out[i]) for i in range(p.n_comb) if p.size[i] == 1]
+    regs = [int(p.reg_out[r]) for r in range(len(p.reg_out)) if p.reg_size[r] == 1]
+    return {int(n) for n in p.in_slots} | set(steps) | set(regs)
+
+
 def _large_dots(p: Program) -> list[int]:
     """The exact dots written as loops (the small ones are written out, see _small_dot)."""
     return [i for i in range(p.n_comb) if p.op[i] == OP_DOT and
@@ -142,7 +199,7 @@ def _count(w: _Writer, valid_slot: int, one_slot: int, flag: str = "f") -> None:
     if valid_slot == one_slot:
         w(f"ovf{w.step} += {flag}")
     else:
-        w(f"ovf{w.step} += {flag} * (vals[{_i(valid_slot)}, s] != 0)")
+        w(f"ovf{w.step} += {flag} * ({w.ref(int(valid_slot))} != 0)")
 
 
 def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
@@ -165,7 +222,7 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
             with w.block(STREAM_LOOP):
                 w(f"{xb} = vals[src, s] << ls")
         if o == OP_DOT:
-            with w.block(f"for e in range({m}):"):
+            with w.elements(m):
                 w(f"b = ints[{par + m * n} + e]")
                 if w.one_stream:
                     w("sm = b")
@@ -183,7 +240,7 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
                 _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
         else:
             acodes = ", ".join(_i(c) for c in p.aux[i, :5])
-            with w.block(f"for e in range({m}):"):
+            with w.elements(m):
                 w(f"row = {par} + e * {n}")
                 with w.block(STREAM_LOOP):
                     w(f"acc[s] = ints[{par + m * n} + e]")
@@ -197,41 +254,41 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
                         _count(w, vs, one_slot, "(f1 + f2)")
                 _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
     elif o == OP_ADD:
-        with w.block(f"for e in range({m}):"):
+        with w.elements(m):
             with w.block(STREAM_LOOP):
-                terms = [f"{'-' if p.arg_sign[k] < 0 else '+'} (vals[{_operand(p, k)}, s] << "
+                terms = [f"{'-' if p.arg_sign[k] < 0 else '+'} ({w.ref(*_operand(p, k))} << "
                          f"{_i(p.arg_shift[k])})" for k in range(a0, a1)]
                 w("v = 0 " + " ".join(terms))
                 _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
     elif o == OP_MUL:
-        with w.block(f"for e in range({m}):"):
+        with w.elements(m):
             with w.block(STREAM_LOOP):
-                w("v = " + " * ".join(f"vals[{_operand(p, k)}, s]" for k in range(a0, a1)))
+                w("v = " + " * ".join(w.ref(*_operand(p, k)) for k in range(a0, a1)))
                 _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
     elif o == OP_TABLE:
         ta, tb, tc, trunc, tsize = (int(v) for v in p.aux[i, :5])
         src = _operand(p, a0)
-        with w.block(f"for e in range({m}):"):
+        with w.elements(m):
             with w.block(STREAM_LOOP):
                 if trunc:   # toward zero, as C integer division, then the offset
-                    w(f"num = vals[{src}, s] * {ta}")
+                    w(f"num = {w.ref(*src)} * {ta}")
                     w(f"idx = abs(num) // {tc}")
                     with w.block("if num < 0:"):
                         w("idx = -idx")
                     w(f"idx -= {tb}")
                 else:
-                    w(f"idx = (vals[{src}, s] * {ta} - {tb}) // {tc}")
+                    w(f"idx = ({w.ref(*src)} * {ta} - {tb}) // {tc}")
                 with w.block("if idx < 0:"):
                     w("idx = 0")
                 with w.block(f"elif idx > {tsize - 1}:"):
                     w(f"idx = {tsize - 1}")
-                w(f"vals[{base} + e, s] = ints[{par} + idx]")
+                w.store(base, "e", f"ints[{par} + idx]")
     elif o == OP_PWL:
         nk, x_shift, c_shift = (int(v) for v in p.aux[i, :3])
         src = _operand(p, a0)
-        with w.block(f"for e in range({m}):"):
+        with w.elements(m):
             with w.block(STREAM_LOOP):
-                w(f"x = vals[{src}, s]")
+                w(f"x = {w.ref(*src)}")
                 w("seg = 0")
                 with w.block(f"while seg < {nk} and x >= ints[{par} + seg]:"):
                     w("seg += 1")
@@ -241,34 +298,35 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
     elif o in (OP_EXACT_SIGMOID, OP_EXACT_TANH):
         in_frac, out_frac = (int(v) for v in p.aux[i, :2])
         src = _operand(p, a0)
-        with w.block(f"for e in range({m}):"):
+        with w.elements(m):
             with w.block(STREAM_LOOP):
-                w(f"x = math.ldexp(float(vals[{src}, s]), {-in_frac})")
+                w(f"x = math.ldexp(float({w.ref(*src)}), {-in_frac})")
                 if o == OP_EXACT_TANH:
                     w("y = math.tanh(x)")
                 else:
                     w("y = 0.0 if x < -700.0 else 1.0 / (1.0 + math.exp(-x))")
                 w(f"r, f = quantise_float(y, {out_frac}, {codes})")
-                w(f"vals[{base} + e, s] = r")
+                w.store(base, "e", "r")
                 _count(w, vs, one_slot)
     elif o == OP_COPY:
         for e in range(m):
             k = a0 + e
             with w.block(STREAM_LOOP):
-                w(f"r, f = requantise(vals[{_i(p.arg_slot[k])}, s], {_i(p.arg_shift[k])}, {codes})")
-                w(f"vals[{base + e}, s] = r")
+                w(f"r, f = requantise({w.ref(int(p.arg_slot[k]))}, {_i(p.arg_shift[k])}, "
+                  f"{codes})")
+                w.store(base, e, "r")
                 _count(w, vs, one_slot)
     elif o == OP_MUX:
         sel_slot, sel_step, sel_frac = (int(v) for v in p.aux[i, :3])
         n_in = a1 - a0
-        with w.block(f"for e in range({m}):"):
+        with w.elements(m):
             with w.block(STREAM_LOOP):
                 w(f"sv = vals[{sel_slot} + e * {sel_step}, s]")
                 w(f"k = sv >> {sel_frac}" if sel_frac >= 0 else f"k = sv << {-sel_frac}")
                 w(f"k = 0 if k < 0 else ({n_in - 1} if k > {n_in - 1} else k)")
                 w(f"src = arg_slot[{a0} + k] + e * arg_step[{a0} + k]")
                 w(f"r, f = requantise(vals[src, s], arg_shift[{a0} + k], {codes})")
-                w(f"vals[{base} + e, s] = r")
+                w.store(base, "e", "r")
                 _count(w, vs, one_slot)
     else:
         raise ValueError(f"no code for opcode {o}")
@@ -283,15 +341,16 @@ def _small_dot(w, p, i, base, m, a0, a1, par, sh, codes, vs, one_slot) -> None:
             for j in range(n):
                 wt = int(p.ints[par + e * n + j])
                 if wt:
-                    terms.append(f"{wt} * (vals[{_i(p.arg_slot[a0 + j])}, s] << "
+                    terms.append(f"{wt} * ({w.ref(int(p.arg_slot[a0 + j]))} << "
                                  f"{_i(p.arg_shift[a0 + j])})")
             w(f"v = {' + '.join(terms)}")
-            _finish_scalar(w, base, sh, codes, vs, one_slot, "v", str(e))
+            _finish_scalar(w, base, sh, codes, vs, one_slot, "v", e)
 
 
-def _operand(p: Program, k: int) -> str:
+def _operand(p: Program, k: int) -> tuple[int, int | str]:
+    """Argument k's slot, and its offset: "e" (one element each) or 0 (one for all)."""
     slot, step = int(p.arg_slot[k]), int(p.arg_step[k])
-    return f"{slot} + e" if step else f"{slot}"
+    return slot, ("e" if step else 0)
 
 
 def _finish(w, base, sh, codes, vs, one_slot, expr, e) -> None:
@@ -301,34 +360,38 @@ def _finish(w, base, sh, codes, vs, one_slot, expr, e) -> None:
 
 def _finish_scalar(w, base, sh, codes, vs, one_slot, expr, e) -> None:
     w(f"r, f = requantise({expr}, {sh}, {codes})")
-    w(f"vals[{base} + {e}, s] = r")
+    w.store(base, e, "r")
     _count(w, vs, one_slot)
 
 
 def _latch(w: _Writer, p: Program, n_steps: int) -> None:
+    """Every register's next value is computed (into nxt) before any is written. With one
+    stream, a one-element register's next value is a local instead: a value on the cycle's
+    critical path (the cell memory) then makes one trip through memory a cycle, not two."""
     row = 0
     for r in range(len(p.reg_out)):
         size, dst, src = int(p.reg_size[r]), int(p.reg_out[r]), int(p.reg_in[r])
+        nxt = f"nxt{r}" if w.one_stream and size == 1 else f"nxt[{row} + e, s]"
         w(f"# register {r}")
-        with w.block(f"for e in range({size}):"), w.block(STREAM_LOOP):
+        with w.elements(size), w.block(STREAM_LOOP):
             if p.reg_plain[r]:
-                w(f"nxt[{row} + e, s] = vals[{src} + e, s]")
+                w(f"{nxt} = {w.ref(src, 'e')}")
             else:
                 codes = ", ".join(_i(c) for c in p.reg_q[r])
                 rst, en = int(p.reg_rst[r]), int(p.reg_en[r])
                 cond = "if"
                 if rst >= 0:
-                    idx = f"{rst} + e" if p.reg_rst_step[r] else f"{rst}"
-                    with w.block(f"if vals[{idx}, s] != 0:"):
-                        w(f"nxt[{row} + e, s] = ints[{_i(p.reg_init[r])} + e]")
+                    idx = (rst, "e" if p.reg_rst_step[r] else 0)
+                    with w.block(f"if {w.ref(*idx)} != 0:"):
+                        w(f"{nxt} = ints[{_i(p.reg_init[r])} + e]")
                     cond = "elif"
                 if en >= 0:
-                    idx = f"{en} + e" if p.reg_en_step[r] else f"{en}"
-                    with w.block(f"{cond} vals[{idx}, s] == 0:"):
-                        w(f"nxt[{row} + e, s] = vals[{dst} + e, s]")
+                    idx = (en, "e" if p.reg_en_step[r] else 0)
+                    with w.block(f"{cond} {w.ref(*idx)} == 0:"):
+                        w(f"{nxt} = {w.ref(dst, 'e')}")
                     cond = "elif"
-                latch = [f"r, f = requantise(vals[{src} + e, s], {_i(p.reg_shift[r])}, {codes})",
-                         f"nxt[{row} + e, s] = r", f"overflow[{n_steps + r}] += f"]
+                latch = [f"r, f = requantise({w.ref(src, 'e')}, {_i(p.reg_shift[r])}, {codes})",
+                         f"{nxt} = r", f"overflow[{n_steps + r}] += f"]
                 if cond == "elif":
                     with w.block("else:"):
                         for line in latch:
@@ -345,9 +408,10 @@ def _latch(w: _Writer, p: Program, n_steps: int) -> None:
     row = 0
     for r in range(len(p.reg_out)):
         size, dst = int(p.reg_size[r]), int(p.reg_out[r])
-        with w.block(f"for e in range({size}):"):
+        nxt = f"nxt{r}" if w.one_stream and size == 1 else f"nxt[{row} + e, s]"
+        with w.elements(size):
             with w.block(STREAM_LOOP):
-                w(f"vals[{dst} + e, s] = nxt[{row} + e, s]")
+                w.store(dst, "e", nxt)
         row += size
 
 
