@@ -23,7 +23,8 @@ from .kernel import RARE_OPS, run_program
 
 
 ENGINES = ("auto", "interpreter", "compiled")
-AUTO_COMPILE_CYCLES = 2_000_000   # stream-cycles from which 'auto' picks the compiled backend
+AUTO_COMPILE_WORK_FEW = 10 ** 9   # stream-cycles x Program.work from which 'auto' compiles...
+AUTO_COMPILE_WORK = 10 ** 11      # ... with fewer than 64 streams, and with more
 PARALLEL_MIN_STREAMS = 32         # streams per thread, at least, before splitting them
 PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x Program.work: below, one thread is quicker
 
@@ -166,9 +167,13 @@ class Simulator:
     def _pick_engine(self, stream_cycles: int, n_streams: int) -> str:
         if self.engine != "auto":
             return self.engine
-        # the compiled module costs a compile on its first use (then numba's cache): it pays on
-        # long runs, where the interpreter's per-cell dispatch dominates (few streams)
-        return "compiled" if stream_cycles >= AUTO_COMPILE_CYCLES and n_streams < 64 \
+        # The compiled module costs a compile on its first use (seconds; then numba's cache):
+        # it pays where the interpreter would take longer, sooner with few streams, where the
+        # interpreter's per-cell dispatch dominates (it runs at 0.05-0.1x of the compiled code,
+        # and at 0.3-0.9x with many streams).
+        work = stream_cycles * self.program.work
+        few = n_streams < PARALLEL_MIN_STREAMS * 2
+        return "compiled" if work >= (AUTO_COMPILE_WORK_FEW if few else AUTO_COMPILE_WORK) \
             else "interpreter"
 
     def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
@@ -201,8 +206,8 @@ class Simulator:
             run = module.run_one if vals.shape[1] == 1 else module.run
             trace, overflow = run(
                 vals, cycle_inputs, record, p.ints, p.arg_slot, p.arg_step, p.arg_shift, p.op,
-                p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.fold_state,
-                p.fold_start, p.fold_t, p.fold_k)
+                p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.reg_size,
+                p.fold_state, p.fold_start, p.fold_t, p.fold_k)
         else:
             trace, overflow = self._interpret(vals, cycle_inputs, record)
         return trace, self._overflow_counts(overflow)
