@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import lstm_hw
+from lstm_hw.sim.simulator import PARALLEL_MIN_WORK
 from lstm_hw.tasks import memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,3 +85,21 @@ def test_wide_dots_agree_in_both_compiled_functions(tmp_path):
         np.testing.assert_array_equal(a.data, b.data)
         assert a.overflow == b.overflow
         assert a.overflow.get("d", 0) > 0 and a.overflow.get("h", 0) == 0   # sums wrap
+
+
+def test_threads_share_a_module_compiled_on_first_use(tmp_path):
+    """A run split over two threads on a netlist never compiled before (a thread once got the
+    generated module half imported): the halves put back together equal one thread's run."""
+    rng = np.random.default_rng(int.from_bytes(tmp_path.name.encode()[-4:], "little"))
+    path = tmp_path / "fresh.yaml"
+    path.write_text(_wide_dot_netlist(rng))   # weights of its own: a module of its own
+    circuit = lstm_hw.load(path)
+    x = np.stack([rng.uniform(-3, 3, (64, 3500)), rng.uniform(-3, 3, (64, 3500)),
+                  rng.integers(0, 2, (64, 3500)), rng.uniform(0, 1, (64, 3500)) < 0.1],
+                 axis=2).astype(float)
+    two = lstm_hw.Simulator(circuit, "compiled", threads=2)
+    assert two.program.work * x.shape[0] * x.shape[1] >= PARALLEL_MIN_WORK   # it does split
+    a = two.run(x, record="all", strict=False)
+    b = lstm_hw.Simulator(circuit, "compiled", threads=1).run(x, record="all", strict=False)
+    np.testing.assert_array_equal(a.data, b.data)
+    assert a.overflow == b.overflow

@@ -182,15 +182,19 @@ class Simulator:
         Streams are independent: with enough of them, they are split over the cores, one
         thread each (the kernels release the GIL), and put back together in order."""
         n_streams = vals.shape[1]
-        work = cycle_inputs.shape[0] * n_streams * self.program.work
+        stream_cycles = cycle_inputs.shape[0] * n_streams
+        engine = self._pick_engine(stream_cycles, n_streams)
+        if engine == "compiled":
+            self.compiled()   # generated and imported once, before any thread needs it
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
-        if parts < 2 or work < PARALLEL_MIN_WORK:
-            return self._kernel_part(vals, cycle_inputs, record)
+        if parts < 2 or stream_cycles * self.program.work < PARALLEL_MIN_WORK:
+            return self._kernel_part(vals, cycle_inputs, record, engine)
         cuts = np.linspace(0, n_streams, parts + 1).astype(int)
         halves = [(np.ascontiguousarray(vals[:, a:b]),
                    np.ascontiguousarray(cycle_inputs[:, :, a:b])) for a, b in zip(cuts, cuts[1:])]
         with ThreadPoolExecutor(parts) as pool:
-            results = list(pool.map(lambda h: self._kernel_part(h[0], h[1], record), halves))
+            results = list(pool.map(lambda h: self._kernel_part(h[0], h[1], record, engine),
+                                    halves))
         counts: dict[str, int] = {}
         for (v, _), (a, b), (_, c) in zip(halves, zip(cuts, cuts[1:]), results):
             vals[:, a:b] = v
@@ -198,9 +202,8 @@ class Simulator:
                 counts[k] = counts.get(k, 0) + n
         return np.concatenate([t for t, _ in results], axis=2), counts
 
-    def _kernel_part(self, vals, cycle_inputs, record):
+    def _kernel_part(self, vals, cycle_inputs, record, engine: str):
         p = self.program
-        engine = self._pick_engine(cycle_inputs.shape[0] * vals.shape[1], vals.shape[1])
         if engine == "compiled":
             module = self.compiled()
             run = module.run_one if vals.shape[1] == 1 else module.run
