@@ -29,6 +29,7 @@ from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SI
 CACHE_ENV = "LSTM_HW_CACHE_DIR"
 UNROLL_PRODUCTS = 32   # a dot this small is written out, its weights as literals, zeros left out
 STREAM_LOOP = "for s in range(S):"
+COPY_RUNS = 8          # a dot's inputs in at most this many runs of slots are copied run by run
 ROW_GROUP = 4          # rows of a large dot computed together where there are many streams
 
 
@@ -235,13 +236,7 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
     elif o in (OP_DOT, OP_DOT_ACC):
         n = a1 - a0
         xb = "xbuf[j]" if w.one_stream else "xbuf[j, s]"
-        # a contiguous copy of the concatenated inputs, so the inner loop vectorises; for an
-        # exact sum each input is aligned here, once, not at every product
-        with w.block(f"for j in range({n_in}):"):
-            w(f"src = arg_slot[{a0} + j]")
-            w(f"ls = arg_shift[{a0} + j]" if o == OP_DOT else "ls = 0")
-            with w.block(STREAM_LOOP):
-                w(f"{xb} = vals[src, s] << ls")
+        _copy_inputs(w, p, i)
         if o == OP_DOT and w.one_stream:
             with elements():
                 w(f"sm = ints[{par + m * n} + e]")
@@ -372,6 +367,42 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
                 _count(w, vs, one_slot)
     else:
         raise ValueError(f"no code for opcode {o}")
+
+
+def _dot_inputs(p: Program, i: int) -> list[tuple[int, int]]:
+    """(slot, shift) of each input of dot step i, as its copy in xbuf holds it."""
+    accum = p.op[i] == OP_DOT_ACC   # (the products are aligned one by one: see kernel.py)
+    return [(int(p.arg_slot[k]), 0 if accum else int(p.arg_shift[k]))
+            for k in range(p.arg0[i], p.arg1[i])]
+
+
+def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
+    """A dot's inputs, concatenated into xbuf (so the dot's inner loop vectorises), each
+    aligned there once (not at every product). A dot with the inputs of the step before it
+    (the four gates of an LSTM layer) finds them in xbuf already; runs of consecutive slots
+    with one shift (the usual case: x, then h) are copied by a loop each."""
+    inputs = _dot_inputs(p, i)
+    if i > 0 and p.op[i - 1] in (OP_DOT, OP_DOT_ACC) and i - 1 in _large_dots(p) and \
+            _dot_inputs(p, i - 1) == inputs:
+        w("# the inputs of the step before, in xbuf already")
+        return
+    runs: list[list[int]] = []   # [first index in xbuf, first slot, shift, length]
+    for j, (slot, shift) in enumerate(inputs):
+        if runs and runs[-1][1] + runs[-1][3] == slot and runs[-1][2] == shift:
+            runs[-1][3] += 1
+        else:
+            runs.append([j, slot, shift, 1])
+    xb = "xbuf[{} + j]" if w.one_stream else "xbuf[{} + j, s]"
+    if len(runs) > COPY_RUNS:
+        with w.block(f"for j in range(arg1[{i}] - arg0[{i}]):"):
+            w(f"src = arg_slot[{int(p.arg0[i])} + j]")
+            w(f"ls = arg_shift[{int(p.arg0[i])} + j]" if p.op[i] == OP_DOT else "ls = 0")
+            with w.block(STREAM_LOOP):
+                w(f"{xb.format(0)} = vals[src, s] << ls")
+        return
+    for first, slot, shift, length in runs:
+        with w.block(f"for j in range({length}):"), w.block(STREAM_LOOP):
+            w(f"{xb.format(first)} = vals[{slot} + j, s] << {shift}")
 
 
 def _small_dot(w, p, i, base, m, a0, a1, par, sh, codes, vs, one_slot) -> None:
