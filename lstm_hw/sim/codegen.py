@@ -210,8 +210,13 @@ def _scalar_slots(p: Program) -> set[int]:
 
 def _large_dots(p: Program) -> list[int]:
     """The exact dots written as loops (the small ones are written out, see _small_dot)."""
-    return [i for i in range(p.n_comb) if p.op[i] == OP_DOT and
-            p.size[i] * (p.arg1[i] - p.arg0[i]) > UNROLL_PRODUCTS]
+    return [i for i in range(p.n_comb) if p.op[i] == OP_DOT and _uses_xbuf(p, i)]
+
+
+def _uses_xbuf(p: Program, i: int) -> bool:
+    """Step i is a dot written as loops over a copy of its inputs in xbuf."""
+    return p.op[i] == OP_DOT_ACC or (
+        p.op[i] == OP_DOT and p.size[i] * (p.arg1[i] - p.arg0[i]) > UNROLL_PRODUCTS)
 
 
 def _count(w: _Writer, valid_slot: int, one_slot: int, flag: str = "f") -> None:
@@ -242,8 +247,7 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
                 w(f"sm = ints[{par + m * n} + e]")
                 with w.block(f"for j in range({n_in}):"):
                     w(f"sm += weights{i}[e, j] * {xb}")
-                w("acc[0] = sm")
-                _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
+                _finish(w, base, sh, codes, vs, one_slot, "sm", "e")
         elif o == OP_DOT:
             # ROW_GROUP rows at a time, each input read once for all of them: the inputs of
             # many streams come from the cache, not registers, and that traffic is what bounds
@@ -382,8 +386,7 @@ def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
     (the four gates of an LSTM layer) finds them in xbuf already; runs of consecutive slots
     with one shift (the usual case: x, then h) are copied by a loop each."""
     inputs = _dot_inputs(p, i)
-    if i > 0 and p.op[i - 1] in (OP_DOT, OP_DOT_ACC) and i - 1 in _large_dots(p) and \
-            _dot_inputs(p, i - 1) == inputs:
+    if i > 0 and _uses_xbuf(p, i - 1) and _dot_inputs(p, i - 1) == inputs:
         w("# the inputs of the step before, in xbuf already")
         return
     runs: list[list[int]] = []   # [first index in xbuf, first slot, shift, length]
