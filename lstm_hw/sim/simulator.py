@@ -27,6 +27,7 @@ AUTO_COMPILE_WORK_FEW = 10 ** 9   # stream-cycles x Program.work from which 'aut
 AUTO_COMPILE_WORK = 10 ** 11      # ... with fewer than 64 streams, and with more
 PARALLEL_MIN_STREAMS = 32         # streams per thread, at least, before splitting them
 PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x Program.work: below, one thread is quicker
+PARALLEL_MIN_COMPILED_WORK = 1000  # Program.work below which the compiled engine is not split
 
 
 @dataclass
@@ -187,6 +188,8 @@ class Simulator:
         if engine == "compiled":
             self.compiled()   # generated and imported once, before any thread needs it
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
+        if engine == "compiled" and self.program.work < PARALLEL_MIN_COMPILED_WORK:
+            parts = 1   # the compiled code of a small circuit is as quick as a split's copies
         if parts < 2 or stream_cycles * self.program.work < PARALLEL_MIN_WORK:
             return self._kernel_part(vals, cycle_inputs, record, engine)
         cuts = np.linspace(0, n_streams, parts + 1).astype(int)
