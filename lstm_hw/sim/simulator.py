@@ -173,9 +173,8 @@ class Simulator:
         # interpreter's per-cell dispatch dominates (it runs at 0.05-0.1x of the compiled code,
         # and at 0.3-0.9x with many streams).
         work = stream_cycles * self.program.work
-        few = n_streams < PARALLEL_MIN_STREAMS * 2
-        return "compiled" if work >= (AUTO_COMPILE_WORK_FEW if few else AUTO_COMPILE_WORK) \
-            else "interpreter"
+        return "compiled" if work >= (AUTO_COMPILE_WORK_FEW if n_streams < 64
+                                      else AUTO_COMPILE_WORK) else "interpreter"
 
     def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
         """Run the program: cycle_inputs [cycles, input slots, streams] -> (trace, overflow).
