@@ -37,101 +37,88 @@ import numpy as np
 # ---------------------------------------------------------------------------------------------
 # The quantiser: exact value -> (raw, overflowed).
 
-HALF = Fraction(1, 2)
+def _bit(value: int, i: int) -> bool:
+    return (value >> i) & 1 == 1
 
 
-def _round(scaled: Fraction, mode: str) -> tuple[int, int]:
-    """(floor of scaled, scaled rounded to an integer by the quantisation mode)."""
-    fl = math.floor(scaled)
-    rest = scaled - fl                       # 0 <= rest < 1
-    neg = scaled < 0
-    if rest == 0 or mode == "AP_TRN":        # AP_TRN: toward -inf
-        return fl, fl
-    if mode == "AP_TRN_ZERO":                # toward zero
-        return fl, fl + 1 if neg else fl
-    if rest != HALF:                         # every AP_RND* mode: the nearest integer ...
-        return fl, fl + 1 if rest > HALF else fl
-    tie_up = {                               # ... and on an exact tie:
-        "AP_RND": True,                      # toward +inf
-        "AP_RND_ZERO": neg,                  # toward zero
-        "AP_RND_MIN_INF": False,             # toward -inf
-        "AP_RND_INF": not neg,               # away from zero
-        "AP_RND_CONV": fl % 2 == 1,          # to even
-    }[mode]
-    return fl, fl + 1 if tie_up else fl
+def _with_bits(value: int, lo: int, hi: int, ones: bool) -> int:
+    """value with bits lo..hi (inclusive; empty when hi < lo) all set to `ones`."""
+    if hi < lo:
+        return value
+    mask = ((1 << (hi - lo + 1)) - 1) << lo
+    return value | mask if ones else value & ~mask
 
 
-def _bits_to_int(bits: list[int], signed: bool) -> int:
-    """bits[0] is the LSB; two's complement when signed."""
-    v = sum(b << i for i, b in enumerate(bits))
-    if signed and bits[-1]:
-        v -= 1 << len(bits)
-    return v
+def _round_up(rounding: str, rest: Fraction, floor: int, negative: bool) -> bool:
+    """Whether the value floor + rest (0 <= rest < 1) rounds up to floor + 1."""
+    if rest == 0 or rounding == "AP_TRN":
+        return False
+    if rounding == "AP_TRN_ZERO":
+        return negative
+    if rest != Fraction(1, 2):          # every AP_RND* mode takes the nearest grid point ...
+        return rest > Fraction(1, 2)
+    return {                            # ... and differs only on exact ties
+        "AP_RND": True,                 # towards +inf
+        "AP_RND_ZERO": negative,        # towards zero
+        "AP_RND_MIN_INF": False,        # towards -inf
+        "AP_RND_INF": not negative,     # away from zero
+        "AP_RND_CONV": floor % 2 == 1,  # to even
+    }[rounding]
 
 
-def own_quantise(x, width: int, integer: int, signed: bool, rounding: str, saturation: str,
-                 nbits: int) -> tuple[int, bool]:
-    """``ap_[u]fixed<width, integer, rounding, saturation, nbits>`` assigned the exact value x."""
+def own_quantise(x: Fraction, width: int, integer: int, signed: bool, rounding: str,
+                 saturation: str, nbits: int) -> tuple[int, bool]:
+    """Raw value of ``ap_[u]fixed<width, integer, rounding, saturation, nbits>`` assigned ``x``."""
     scaled = Fraction(x) * Fraction(2) ** (width - integer)
-    fl, v = _round(scaled, rounding)
-    neg = x < 0
-    lo = -(1 << (width - 1)) if signed else 0
-    hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
-    sym = saturation == "AP_SAT_SYM" and signed         # the most negative value is excluded
-    if lo <= v <= hi and not (sym and v == lo):
-        return v, False
-    over = v > hi
-    if saturation == "AP_SAT" or (not signed and saturation in ("AP_SAT_SYM", "AP_WRAP_SM")):
-        return (hi if over else lo), True
+    floor = math.floor(scaled)
+    negative = x < 0
+    r = floor + _round_up(rounding, scaled - floor, floor, negative)
+
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+    symmetric = saturation == "AP_SAT_SYM" and signed
+    if lo <= r <= hi and not (symmetric and r == lo):
+        return r, False
+
+    # Out of range: the rest follows overflow_adjust in ap_fixed_base.h.
+    if saturation == "AP_SAT" or (saturation == "AP_WRAP_SM" and not signed):
+        return (hi if r > hi else lo), True
     if saturation == "AP_SAT_ZERO":
         return 0, True
-    if saturation == "AP_SAT_SYM":                      # signed: +-hi (width 1: 10..0|1 = lo)
-        return (hi if over else (-hi if width > 1 else lo)), True
-    # AP_WRAP / AP_WRAP_SM: keep the low W bits, then overflow_adjust
-    bits = [(v >> i) & 1 for i in range(width)]
+    if saturation == "AP_SAT_SYM":
+        if r > hi or not signed:
+            return (hi if r > hi else lo), True
+        # The header writes 10..0 | 1, i.e. -hi; for width 1 that is the single bit, i.e. lo.
+        return (-hi if width > 1 else lo), True
+
     top = width - 1
-    sign = int(neg)
+    bits = r & ((1 << width) - 1)           # the W bits left after wrapping
     if saturation == "AP_WRAP":
-        if nbits and signed:
-            bits[top] = sign
-            for i in range(width - nbits, top):
-                bits[i] = 1 - sign
-        elif nbits:
-            for i in range(width - nbits, width):
-                bits[i] = 1
-    else:                                               # AP_WRAP_SM, signed
-        ro = bits[top]
+        if nbits and signed:                # sign bit from the source, next N-1 bits opposite it
+            bits = _with_bits(bits, top, top, negative)
+            bits = _with_bits(bits, width - nbits, top - 1, not negative)
+        elif nbits:                         # unsigned: the top N bits are set (even on underflow)
+            bits = _with_bits(bits, width - nbits, top, True)
+    else:                                   # AP_WRAP_SM, signed
         if nbits == 0:
-            ld = (fl >> width) & 1                      # lowest deleted bit of the source
-            if ld != ro:
-                bits = [1 - b for b in bits]
-                bits[top] = ld
+            deleted = _bit(floor, width)    # lowest deleted bit of the truncated source (lD)
+            if deleted != _bit(bits, top):
+                bits = _with_bits(~bits & ((1 << width) - 1), top, top, deleted)
         else:
-            if nbits == 1 and sign != ro:
-                bits = [1 - b for b in bits]
-            elif nbits > 1:
-                if bits[width - nbits] == sign:
-                    bits = [1 - b for b in bits]
-                for i in range(width - nbits, top):
-                    bits[i] = 1 - sign
-            bits[top] = sign
-    return _bits_to_int(bits, signed), True
-
-
-try:   # the shared Fraction-based ap_fixed oracle, if there is one: f(x, fmt) -> (raw, over)
-    import fixed_oracle   # type: ignore
-    _shared_quantise = getattr(fixed_oracle, "quantise", None) or \
-        getattr(fixed_oracle, "oracle_fmt", None)
-except ImportError:
-    _shared_quantise = None
-QUANTISER = "fixed_oracle" if _shared_quantise is not None else "oracle_sim"
+            if nbits == 1:
+                invert = _bit(bits, top) != negative
+            else:
+                invert = _bit(bits, width - nbits) == negative
+            if invert:
+                bits = ~bits & ((1 << width) - 1)
+            bits = _with_bits(bits, width - nbits, top - 1, not negative)
+            bits = _with_bits(bits, top, top, negative)
+    if signed and _bit(bits, top):
+        bits -= 1 << width
+    return bits, True
 
 
 def quantise(x, fmt) -> tuple[int, bool]:
     """Exact value x (Fraction, int or float) into FixedFormat fmt: (raw, overflowed)."""
-    if _shared_quantise is not None:
-        raw, over = _shared_quantise(Fraction(x), fmt)
-        return int(raw), bool(over)
     return own_quantise(Fraction(x), fmt.width, fmt.integer, fmt.signed, fmt.rounding,
                         fmt.saturation, fmt.saturation_bits)
 

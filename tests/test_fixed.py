@@ -1,8 +1,8 @@
 """Tests of lstm_hw.fixed against an independent exact oracle and the Xilinx ap_fixed headers.
 
-The oracle below is written from the HLS semantics and from ``ap_fixed_base.h`` (``operator=``,
-``quantization_adjust``, ``overflow_adjust``) with Fractions and Python ints; it shares no code
-with lstm_hw.fixed. The last test compiles a C++ program against the real headers (found in an
+The oracle (own_quantise, in oracle_sim.py) is written from the HLS semantics and from
+``ap_fixed_base.h`` (``operator=``, ``quantization_adjust``, ``overflow_adjust``) with Fractions
+and Python ints; it shares no code with lstm_hw.fixed. The last test compiles a C++ program against the real headers (found in an
 installed hls4ml package) and compares every conversion with ``requantise`` / ``quantise_float``.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle_sim import own_quantise
 
 from lstm_hw.fixed import (FixedFormat, FormatError, parse_format, quantise_float, quantise_floats,
                            requantise, requantise_array, to_decimal)
@@ -39,84 +40,9 @@ BASE_SETTINGS = settings(database=None, deadline=None)
 # ---------------------------------------------------------------------------------------------
 # The oracle: exact value in, (raw, overflowed) out.
 
-def _bit(value: int, i: int) -> bool:
-    return (value >> i) & 1 == 1
-
-
-def _with_bits(value: int, lo: int, hi: int, ones: bool) -> int:
-    """value with bits lo..hi (inclusive; empty when hi < lo) all set to `ones`."""
-    if hi < lo:
-        return value
-    field = ((1 << (hi - lo + 1)) - 1) << lo
-    return value | field if ones else value & ~field
-
-
-def _round_up(rounding: str, rest: Fraction, floor: int, negative: bool) -> bool:
-    """Whether the value floor + rest (0 <= rest < 1) rounds up to floor + 1."""
-    if rest == 0 or rounding == "AP_TRN":
-        return False
-    if rounding == "AP_TRN_ZERO":
-        return negative
-    if rest != Fraction(1, 2):          # every AP_RND* mode takes the nearest grid point ...
-        return rest > Fraction(1, 2)
-    return {                            # ... and differs only on exact ties
-        "AP_RND": True,                 # towards +inf
-        "AP_RND_ZERO": negative,        # towards zero
-        "AP_RND_MIN_INF": False,        # towards -inf
-        "AP_RND_INF": not negative,     # away from zero
-        "AP_RND_CONV": floor % 2 == 1,  # to even
-    }[rounding]
-
-
-def oracle(x: Fraction, width: int, integer: int, signed: bool, rounding: str, saturation: str,
-           nbits: int) -> tuple[int, bool]:
-    """Raw value of ``ap_[u]fixed<width, integer, rounding, saturation, nbits>`` assigned ``x``."""
-    scaled = Fraction(x) * Fraction(2) ** (width - integer)
-    floor = math.floor(scaled)
-    negative = x < 0
-    r = floor + _round_up(rounding, scaled - floor, floor, negative)
-
-    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
-    symmetric = saturation == "AP_SAT_SYM" and signed
-    if lo <= r <= hi and not (symmetric and r == lo):
-        return r, False
-
-    # Out of range: the rest follows overflow_adjust in ap_fixed_base.h.
-    if saturation == "AP_SAT" or (saturation == "AP_WRAP_SM" and not signed):
-        return (hi if r > hi else lo), True
-    if saturation == "AP_SAT_ZERO":
-        return 0, True
-    if saturation == "AP_SAT_SYM":
-        if r > hi or not signed:
-            return (hi if r > hi else lo), True
-        # The header writes 10..0 | 1, i.e. -hi; for width 1 that is the single bit, i.e. lo.
-        return (-hi if width > 1 else lo), True
-
-    top = width - 1
-    bits = r & ((1 << width) - 1)           # the W bits left after wrapping
-    if saturation == "AP_WRAP":
-        if nbits and signed:                # sign bit from the source, next N-1 bits opposite it
-            bits = _with_bits(bits, top, top, negative)
-            bits = _with_bits(bits, width - nbits, top - 1, not negative)
-        elif nbits:                         # unsigned: the top N bits are set (even on underflow)
-            bits = _with_bits(bits, width - nbits, top, True)
-    else:                                   # AP_WRAP_SM, signed
-        if nbits == 0:
-            deleted = _bit(floor, width)    # lowest deleted bit of the truncated source (lD)
-            if deleted != _bit(bits, top):
-                bits = _with_bits(~bits & ((1 << width) - 1), top, top, deleted)
-        else:
-            if nbits == 1:
-                invert = _bit(bits, top) != negative
-            else:
-                invert = _bit(bits, width - nbits) == negative
-            if invert:
-                bits = ~bits & ((1 << width) - 1)
-            bits = _with_bits(bits, width - nbits, top - 1, not negative)
-            bits = _with_bits(bits, top, top, negative)
-    if signed and _bit(bits, top):
-        bits -= 1 << width
-    return bits, True
+# The exact oracle (written from the HLS semantics and ap_fixed_base.h with Fractions; it shares
+# no code with lstm_hw.fixed) lives in oracle_sim, whose simulator quantises with it too.
+oracle = own_quantise
 
 
 def oracle_fmt(x, fmt: FixedFormat) -> tuple[int, bool]:
