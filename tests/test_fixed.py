@@ -7,22 +7,20 @@ installed hls4ml package) and compares every conversion with ``requantise`` / ``
 """
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 import random
 import re
-import shutil
 import struct
 import subprocess
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from external import hls4ml_root, need_executable
 from oracle_sim import own_quantise
 
 from lstm_hw.fixed import (FixedFormat, FormatError, parse_format, quantise_float, quantise_floats,
@@ -379,21 +377,6 @@ FLOAT_FORMATS = ("ap_fixed<8,4,AP_RND,AP_SAT>", "ap_fixed<16,6,AP_RND_CONV,AP_SA
 # (no ap_ufixed<..., AP_WRAP_SM> here: the header's double constructor exit(1)s for it)
 
 
-def _ap_types_dir() -> Path | None:
-    """templates/vivado/ap_types of an installed hls4ml (None if it is not installed).
-
-    Found without importing hls4ml, whose own dependencies may be missing.
-    """
-    spec = importlib.util.find_spec("hls4ml")
-    if spec is None:
-        return None
-    candidates = [Path(root) / "templates" / "vivado" / "ap_types"
-                  for root in spec.submodule_search_locations or ()]
-    found = [path for path in candidates if (path / "ap_fixed.h").is_file()]
-    assert found, f"hls4ml is installed but has no ap_fixed.h in {candidates}"
-    return found[0]
-
-
 def _header_targets(rng: random.Random) -> list[FixedFormat]:
     """Every Q mode x O mode x N in {0, 1, 2, W} x signedness, W and I spread pseudo-randomly."""
     targets = []
@@ -456,12 +439,9 @@ def _as_raw(printed: int, fmt: FixedFormat) -> int:
 
 
 def test_against_xilinx_headers(tmp_path):
-    compiler = shutil.which("g++")
-    if compiler is None:
-        pytest.skip("g++ is not on PATH")
-    ap_types = _ap_types_dir()
-    if ap_types is None:
-        pytest.skip("hls4ml (the source of the ap_types headers) is not installed")
+    compiler = need_executable("g++")
+    ap_types = hls4ml_root() / "templates" / "vivado" / "ap_types"
+    assert (ap_types / "ap_fixed.h").is_file(), f"hls4ml is installed but has no {ap_types}"
 
     rng = random.Random(20240613)
     pick = rng.randint
