@@ -82,14 +82,16 @@ class NetlistError(UserError):
 class DataError(UserError):
     """Bad input data (CSV, arrays): the message names the file, row and column.
 
-    For a value refused inside an array, ``step``, ``column`` and ``detail`` say which and why,
-    so a caller that read the array from a file can point at the file's row instead.
+    For a value refused inside an array, ``stream``, ``step``, ``column`` and ``detail`` say
+    which and why, so a caller that read the array from a file can point at the file's row
+    instead.
     """
 
     def __init__(self, message: str, step: int | None = None, column: str | None = None,
-                 detail: str = ""):
+                 detail: str = "", stream: int | None = None):
         super().__init__(message)
         self.step, self.column, self.detail = step, column, detail or message
+        self.stream = stream
 
 
 class InternalError(Exception):

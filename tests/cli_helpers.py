@@ -18,9 +18,12 @@ def console_script() -> str:
     return found
 
 
-def run_cli(*args, cwd=None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`lstm-hw ARGS`; a user never sees a traceback, whatever the outcome."""
+def run_cli(*args, cwd=None, timeout: int = 600,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """`lstm-hw ARGS` (``input``: its stdin); a user never sees a traceback, whatever the
+    outcome."""
     proc = subprocess.run([console_script(), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     return proc

@@ -1,13 +1,19 @@
 """CSV in and out. Bad data is refused with file:row:column; outputs are written whole or not at all.
 
 In: a header of input column names (``x``, or ``x[0]``, ``x[1]``... for vectors), in any order,
-an optional leading ``step`` column, one row per time step. Out: ``step`` then the columns.
+an optional leading ``seq`` column (the sequence each row belongs to), then an optional ``step``
+column, one row per time step. ``-`` reads standard input. Every value is a plain decimal or a C
+floating literal (``-1.5``, ``2e-3``, ``0x1.8p1``); ``1_000``, Unicode digits, ``inf`` and
+``nan`` are refused, as are fields over 128 KiB. Out: ``step`` then the columns.
 """
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import re
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,12 +24,26 @@ import numpy as np
 
 from ..diagnostics import DataError, did_you_mean
 
+SEQ, STEP = "seq", "step"   # the optional leading columns
+STDIN = "-"
+# What float() would take beyond C's literals (underscores, Unicode digits, inf, nan) is refused.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+",
+                  re.ASCII)
+FIELD_LIMIT = 128 << 10   # csv's own default limit, named: a longer field is refused
+
 
 @dataclass
 class CsvInputs:
     data: np.ndarray          # float64 [steps, columns] in the order asked for
     lines: list[int]          # the file line of each step
     positions: list[int]      # the file column (1-based) of each column asked for
+    seqs: list[str] | None = None   # each row's sequence label, if the file has a seq column
+
+
+def source_name(path: str) -> str:
+    """How messages name an input: its path, or <stdin> for ``-``."""
+    return "<stdin>" if path == STDIN else path
 
 
 def read_inputs(path: str, columns: list[str]) -> np.ndarray:
@@ -35,60 +55,97 @@ def read_table(path: str, columns: list[str]) -> CsvInputs:
     """The inputs with where each value stands in the file, for messages about them."""
     chunks = list(iter_table(path, columns))
     return CsvInputs(np.concatenate([c.data for c in chunks]),
-                     [line for c in chunks for line in c.lines], chunks[0].positions)
+                     [line for c in chunks for line in c.lines], chunks[0].positions,
+                     None if chunks[0].seqs is None else [s for c in chunks for s in c.seqs])
+
+
+def _open(path: str):
+    if path == STDIN:   # newline="" as csv wants; -sig: Excel's byte order mark
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    try:
+        return open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise DataError(f"{path}: error: cannot read: {exc.strerror or exc}") from None
 
 
 def iter_table(path: str, columns: list[str], chunk_rows: int = 1 << 16) -> Iterator[CsvInputs]:
     """The inputs ``chunk_rows`` steps at a time: a long file is never held whole."""
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")   # -sig: Excel's byte order mark
-    except OSError as exc:
-        raise DataError(f"{path}: error: cannot read: {exc}") from None
+    name = source_name(path)
+    fh = _open(path)
     with fh:
+        reader = csv.reader(fh)
+        line = 1
         try:
-            reader = csv.reader(fh)
             header = [h.strip() for h in next(reader, [])]
             if not header:
-                raise DataError(f"{path}:1:1: error: empty file (expected a header: "
+                raise DataError(f"{name}:1:1: error: empty file (expected a header: "
                                 f"{', '.join(columns)})")
-            where = _columns_of(path, header, columns)
+            where, seq_at = _columns_of(name, header, columns)
             positions = [k + 1 for k in where]
-            data, lines, any_rows = [], [], False
+            data, lines, seqs, any_rows = [], [], [], False
             for line, row in enumerate(reader, start=2):
                 if not any(f.strip() for f in row):   # blank lines: skipped, lines counted
                     continue
-                data.append(_row(path, line, row, header, where, columns))
+                data.append(_row(name, line, row, header, where, columns))
                 lines.append(line)
+                if seq_at is not None:
+                    seqs.append(_seq_label(name, line, row[seq_at]))
                 if len(data) == chunk_rows:
-                    yield CsvInputs(np.array(data), lines, positions)
-                    data, lines, any_rows = [], [], True
+                    yield CsvInputs(np.array(data), lines, positions,
+                                    seqs if seq_at is not None else None)
+                    data, lines, seqs, any_rows = [], [], [], True
         except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: error: cannot read: {exc}") from None
+            raise DataError(f"{name}: error: cannot read: {exc}") from None
+        except csv.Error as exc:
+            detail = (f"a field is over {FIELD_LIMIT >> 10} KiB" if "field limit" in str(exc)
+                      else f"not a CSV file ({exc})")
+            raise DataError(f"{name}:{reader.line_num}:1: error: {detail}") from None
     if data or not any_rows:
         if not data:
-            raise DataError(f"{path}:2:1: error: no data rows after the header")
-        yield CsvInputs(np.array(data), lines, positions)
+            raise DataError(f"{name}:2:1: error: no data rows after the header")
+        yield CsvInputs(np.array(data), lines, positions, seqs if seq_at is not None else None)
 
 
-def _columns_of(path: str, header: list[str], columns: list[str]) -> list[int]:
-    """Where each input column is in the header (0-based); refuses unknown and missing ones."""
-    names = header[1:] if header[0] == "step" else header
-    skip = len(header) - len(names)
+def _columns_of(path: str, header: list[str], columns: list[str]) -> tuple[list[int], int | None]:
+    """Where each input column is in the header (0-based), and the seq column's (or None);
+    refuses unknown and missing ones."""
+    skip = 0
+    for lead in (SEQ, STEP):
+        if header[skip:skip + 1] == [lead]:
+            skip += 1
+    names = header[skip:]
     seen = set()
     for k, name in enumerate(names):
         if name in seen:
             raise DataError(f"{path}:1:{k + 1 + skip}: error: column '{name}' appears twice")
         seen.add(name)
         if name not in columns:
+            lead = (f" ('{name}' may only be the first column{'s' * (name == STEP)}: "
+                    f"seq, then step)" if name in (SEQ, STEP) else "")
             raise DataError(f"{path}:1:{k + 1 + skip}: error: unknown column '{name}'"
                             f"{did_you_mean(name, columns)} (the inputs are "
-                            f"{', '.join(columns)})")
+                            f"{', '.join(columns)}){lead}")
     missing = [c for c in columns if c not in seen]
     if missing:
         raise DataError(f"{path}:1:1: error: missing column{'s' if len(missing) > 1 else ''} "
                         f"{', '.join(repr(m) for m in missing)} (the inputs are "
                         f"{', '.join(columns)})")
-    return [skip + names.index(c) for c in columns]
+    return [skip + names.index(c) for c in columns], (0 if header[0] == SEQ else None)
+
+
+def parse_number(text: str) -> float:
+    """A plain decimal or a C floating literal as a finite float; ValueError otherwise."""
+    if _DECIMAL.fullmatch(text):
+        value = float(text)
+    elif _HEX.fullmatch(text):
+        value = float.fromhex(text)
+    elif text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise ValueError("is not a finite number")
+    else:
+        raise ValueError("is not a number")
+    if not math.isfinite(value):
+        raise ValueError("is not a finite number (beyond the range of a double)")
+    return value
 
 
 def _row(path, line, row, header, where, columns) -> list[float]:
@@ -100,15 +157,20 @@ def _row(path, line, row, header, where, columns) -> list[float]:
     for k, col in enumerate(where):
         text = row[col].strip()
         try:
-            value = float(text)
-        except ValueError:
+            values.append(parse_number(text))
+        except ValueError as exc:
+            shown = text if len(text) <= 40 else text[:40] + "..."
             raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
-                            f"'{text}' is not a number") from None
-        if not math.isfinite(value):
-            raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
-                            f"'{text}' is not a finite number")
-        values.append(value)
+                            f"{shown!r} {exc}") from None
     return values
+
+
+def _seq_label(path: str, line: int, text: str) -> str:
+    label = text.strip()
+    if not label:
+        raise DataError(f"{path}:{line}:1: error: column 'seq': empty (every row names its "
+                        "sequence)")
+    return label
 
 
 @contextmanager

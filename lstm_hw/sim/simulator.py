@@ -119,7 +119,7 @@ class Simulator:
         if not np.all(np.isfinite(x)):
             s, t, k = np.argwhere(~np.isfinite(x))[0]
             raise DataError(f"stream {s}, step {t}, input '{cols[k]}': {x[s, t, k]} is not a "
-                            "number", t, cols[k], f"{x[s, t, k]} is not a number")
+                            "number", int(t), cols[k], f"{x[s, t, k]} is not a number", int(s))
         raw = np.empty(x.shape, np.int64)
         counts: dict[str, int] = {}
         k = 0
@@ -135,7 +135,7 @@ class Simulator:
                 detail = (f"{part[s, t, e]:g} does not fit the input's format {fmt} "
                           f"[{fmt.to_float(fmt.lo):g}, {fmt.to_float(fmt.hi):g}]")
                 raise DataError(f"stream {s}, step {t}, input '{cols[k + e]}': {detail}",
-                                int(t), cols[k + e], detail)
+                                int(t), cols[k + e], detail, int(s))
             raw[:, :, k:k + cell.size] = r
             k += cell.size
         return raw, counts
