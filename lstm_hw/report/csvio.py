@@ -30,6 +30,8 @@ STDIN = "-"
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+",
                   re.ASCII)
+_DECIMALS = re.compile(rf"(?:[ \t]*{_DECIMAL.pattern}[ \t]*\n)*[ \t]*{_DECIMAL.pattern}[ \t]*",
+                       re.ASCII)   # a chunk's fields, one a line
 FIELD_LIMIT = 128 << 10   # csv's own default limit, named: a longer field is refused
 
 
@@ -82,28 +84,33 @@ def iter_table(path: str, columns: list[str], chunk_rows: int = 1 << 16) -> Iter
                                 f"{', '.join(columns)})")
             where, seq_at = _columns_of(name, header, columns)
             positions = [k + 1 for k in where]
-            data, lines, seqs, any_rows = [], [], [], False
+            fields, lines, seqs, any_rows = [], [], [], False
             for line, row in enumerate(reader, start=2):
-                if not any(f.strip() for f in row):   # blank lines: skipped, lines counted
+                if len(row) <= 1 and not "".join(row).strip():   # blank: skipped, counted
                     continue
-                data.append(_row(name, line, row, header, where, columns))
+                if len(row) != len(header):   # point at the first missing or extra field
+                    raise DataError(f"{name}:{line}:{min(len(row), len(header)) + 1}: error: "
+                                    f"{len(row)} field{'s' if len(row) != 1 else ''}, but the "
+                                    f"header has {len(header)}")
+                fields.append([row[k] for k in where])
                 lines.append(line)
                 if seq_at is not None:
                     seqs.append(_seq_label(name, line, row[seq_at]))
-                if len(data) == chunk_rows:
-                    yield CsvInputs(np.array(data), lines, positions,
-                                    seqs if seq_at is not None else None)
-                    data, lines, seqs, any_rows = [], [], [], True
+                if len(fields) == chunk_rows:
+                    yield CsvInputs(_numbers(name, fields, lines, where, columns), lines,
+                                    positions, seqs if seq_at is not None else None)
+                    fields, lines, seqs, any_rows = [], [], [], True
         except UnicodeDecodeError as exc:
             raise DataError(f"{name}: error: cannot read: {exc}") from None
         except csv.Error as exc:
             detail = (f"a field is over {FIELD_LIMIT >> 10} KiB" if "field limit" in str(exc)
                       else f"not a CSV file ({exc})")
             raise DataError(f"{name}:{reader.line_num}:1: error: {detail}") from None
-    if data or not any_rows:
-        if not data:
+    if fields or not any_rows:
+        if not fields:
             raise DataError(f"{name}:2:1: error: no data rows after the header")
-        yield CsvInputs(np.array(data), lines, positions, seqs if seq_at is not None else None)
+        yield CsvInputs(_numbers(name, fields, lines, where, columns), lines, positions,
+                        seqs if seq_at is not None else None)
 
 
 def _columns_of(path: str, header: list[str], columns: list[str]) -> tuple[list[int], int | None]:
@@ -148,21 +155,29 @@ def parse_number(text: str) -> float:
     return value
 
 
-def _row(path, line, row, header, where, columns) -> list[float]:
-    if len(row) != len(header):   # point at the first missing or extra field
-        raise DataError(f"{path}:{line}:{min(len(row), len(header)) + 1}: error: "
-                        f"{len(row)} field{'s' if len(row) != 1 else ''}, but the header "
-                        f"has {len(header)}")
-    values = []
-    for k, col in enumerate(where):
-        text = row[col].strip()
-        try:
-            values.append(parse_number(text))
-        except ValueError as exc:
-            shown = text if len(text) <= 40 else text[:40] + "..."
-            raise DataError(f"{path}:{line}:{col + 1}: error: column '{columns[k]}': "
-                            f"{shown!r} {exc}") from None
-    return values
+def _numbers(path, fields: list[list[str]], lines, where, columns) -> np.ndarray:
+    """A chunk's fields as float64 [rows, columns]. Plain decimals take one regular expression
+    match and one numpy conversion for the whole chunk; a chunk with anything else is read
+    field by field, which also names the first bad field."""
+    flat = [f for row in fields for f in row]
+    if _DECIMALS.fullmatch("\n".join(flat)):
+        try:   # a quoted field holding a line break matches too: numpy refuses it
+            data = np.array(flat, dtype=np.float64).reshape(len(fields), len(where))
+        except ValueError:
+            data = None
+        if data is not None and np.isfinite(data).all():
+            return data
+    data = np.empty((len(fields), len(where)))
+    for r, (line, row) in enumerate(zip(lines, fields)):
+        for k, text in enumerate(row):
+            text = text.strip()
+            try:
+                data[r, k] = parse_number(text)
+            except ValueError as exc:
+                shown = text if len(text) <= 40 else text[:40] + "..."
+                raise DataError(f"{path}:{line}:{where[k] + 1}: error: column "
+                                f"'{columns[k]}': {shown!r} {exc}") from None
+    return data
 
 
 def _seq_label(path: str, line: int, text: str) -> str:
