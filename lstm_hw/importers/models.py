@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +32,23 @@ def _torch():
         raise ModelError("this needs PyTorch, which is not installed (pip install torch); "
                          "without it, save the weights as .npz arrays (the state_dict's keys, "
                          "or Keras layout with --keras)") from None
+    return torch
+
+
+TORCH_SAFE_LOAD = (2, 6)   # from 2.6, torch.load(weights_only=True) runs no code from the file
+
+
+def _torch_for_loading(path):
+    """torch, if its ``weights_only`` loader can be trusted with a file from anywhere."""
+    torch = _torch()
+    found = re.match(r"(\d+)\.(\d+)", str(getattr(torch, "__version__", "")))
+    if found is None or tuple(map(int, found.groups())) < TORCH_SAFE_LOAD:
+        version = getattr(torch, "__version__", "of unknown version")
+        raise ModelError(f"{path}: PyTorch {version} is too old to read a model file safely: "
+                         f"torch.load(weights_only=True) can run code from the file before "
+                         f"{'.'.join(map(str, TORCH_SAFE_LOAD))} (pip install "
+                         f"'torch>={'.'.join(map(str, TORCH_SAFE_LOAD))}'), or save the weights "
+                         "as .npz arrays")
     return torch
 
 
@@ -236,9 +254,11 @@ def read_state_dict(path) -> Mapping:
     """A state dict saved with ``torch.save`` (read with weights_only=True: no code runs)."""
     if not Path(path).is_file():   # said first: it holds with or without torch
         raise ModelError(f"{path}: no such file")
-    torch = _torch()
+    torch = _torch_for_loading(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # torch's warnings about the file are not for users
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:   # torch raises many kinds (pickle, zip, runtime) for a bad file
         text = str(exc).strip()
         first = text.splitlines()[0] if text else ""
