@@ -12,7 +12,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from . import bench_cell, bench_engine, bench_memory, bench_sweep, bench_timing
+from . import (bench_cell, bench_datasets, bench_engine, bench_memory, bench_sweep,
+               bench_timing)
 from .common import RESULTS
 
 RECORDED = Path(__file__).with_name("recorded.json")
@@ -30,6 +31,7 @@ bench_engine.run()
 bench_timing.run()
 bench_memory.run(1_000_000 if args.quick else 10_000_000)
 bench_sweep.run()
+bench_datasets.run()
 
 recorded = json.loads(RECORDED.read_text()) if RECORDED.exists() else {}
 slower = []
