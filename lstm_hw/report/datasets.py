@@ -21,7 +21,7 @@ from ..diagnostics import DataError
 from .csvio import CsvInputs, atomic_write, source_name
 
 ARRAY_SUFFIXES = (".npy", ".npz")
-MAX_INPUT_BYTES = 4 << 30   # declared size of an input array (as float64) that is refused
+MAX_INPUT_BYTES = 1 << 30   # an input array larger than this as float64 is refused
 
 
 @dataclass
