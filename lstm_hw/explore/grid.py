@@ -30,12 +30,10 @@ import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
 
 from ..diagnostics import UserError, did_you_mean
 from ..fixed import FormatError, parse_format
+from ..netlist import safe_yaml
 from ..netlist.parse import parse_precision_rule
 from ..diagnostics import SourceLoc
 
@@ -146,13 +144,9 @@ def from_args(vary: list[str], grid: list[str]) -> Grid:
 
 
 def from_file(path: str) -> Grid:
-    """A YAML sweep file (safe_load), validated; raises SweepError naming the file."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SweepError(f"{path}: error: cannot read the sweep file: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise SweepError(f"{path}: error: not valid YAML: {exc}") from None
+    """A YAML sweep file (the bounded safe loader), validated; raises SweepError naming the
+    file (NetlistError, located, for YAML that cannot be read)."""
+    data = safe_yaml.load(safe_yaml.read_text(path, "the sweep file"), path)
     where = f"{path}: error"
     if not isinstance(data, dict):
         raise SweepError(f"{where}: a sweep file is a mapping with vary:, grid: and/or "

@@ -36,6 +36,7 @@ from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
 from ..diagnostics import NetlistError, UserError
 from ..fixed import MAX_WIDTH, FixedFormat
+from ..netlist import safe_yaml
 from ..netlist.parse import parse_design
 from ..report.csvio import atomic_write
 from ..report.table import render_table
@@ -417,7 +418,7 @@ def write_tuned_netlist(r: TuneResult, out: str) -> list[str]:
 def merge_precision(text: str, rules: list[str], comment: str = "") -> str:
     """The netlist text with rules 'KEY=VALUE' in its precision: section (replacing the values
     of keys it has, appending the others; comments and layout elsewhere kept)."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = safe_yaml.compose(text, "the netlist")
     if not isinstance(root, yaml.MappingNode):
         raise UserError("the netlist is not a mapping")
     entries: dict[str, str] = {}
@@ -496,7 +497,7 @@ def _patch_blocks(text: str, want: Circuit, config: EvalConfig, path: str) -> st
     """Where a block's own format (or table size) would win over the precision: section, set
     it to the tuned one in place."""
     got = _elaborate_text(text, config, path)
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = safe_yaml.compose(text, "the netlist")
     blocks = next((v for k, v in root.value if k.value == "blocks"), None)
     if not isinstance(blocks, yaml.MappingNode):
         return text

@@ -1,7 +1,7 @@
 """YAML text -> Design, keeping the file:line:col of every key and value.
 
-YAML is composed with PyYAML's safe loader into nodes (which carry their marks) and only scalars
-are constructed, by the safe constructor: nothing in a netlist is ever evaluated. Duplicate keys,
+YAML is composed by the bounded safe loader (safe_yaml.py) into nodes (which carry their marks)
+and only scalars are constructed, by the safe constructor: nothing in a netlist is ever evaluated. Duplicate keys,
 which YAML itself would silently overwrite, are errors here.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..diagnostics import Diagnostics, NetlistError, Diagnostic, SourceLoc, did_you_mean
+from . import safe_yaml
 from .modules import PARAM_REF, flatten
 from .schema import (FORMAT_VERSION, Block, Design, Instance, Module, Param, Port,
                      PrecisionRule, Ref)
@@ -29,11 +30,7 @@ def load_design(path: str | Path, library: bool = False,
     """Read and parse a netlist file (instances flattened); raises NetlistError with every
     problem found."""
     path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetlistError([Diagnostic(SourceLoc(path), f"cannot read netlist: {exc}")]) from None
-    return parse_design(text, path, library, seen)
+    return parse_design(safe_yaml.read_text(path, "netlist"), path, library, seen)
 
 
 def parse_design(text: str, path: str = "<netlist>", library: bool = False,
@@ -52,55 +49,10 @@ def _key(path: str) -> str:
 
 
 def _compose(text: str, path: str) -> yaml.Node:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        raise NetlistError([_yaml_diagnostic(exc, text, path)]) from None
-    except yaml.YAMLError as exc:
-        raise NetlistError([Diagnostic(SourceLoc(path), f"YAML error: {exc}")]) from None
+    node = safe_yaml.compose(text, path)
     if node is None:
         raise NetlistError([Diagnostic(SourceLoc(path, 1, 1), "the netlist file is empty")])
     return node
-
-
-# PyYAML's words for where it was, and for what it met, in the user's words
-_YAML_CONTEXTS = {
-    "while parsing a flow sequence": "in the list '[' that opens here",
-    "while parsing a flow mapping": "in the mapping '{' that opens here",
-    "while parsing a block mapping": "in the mapping that starts here",
-    "while parsing a block collection": "in the list that starts here",
-    "while scanning a quoted scalar": "in the quoted string that starts here",
-}
-_YAML_TOKENS = {"'<stream end>'": "the end of the file",
-                "unexpected end of stream": "the end of the file",
-                "'<scalar>'": "a value", "'<block mapping start>'": "a key"}
-
-
-def _yaml_diagnostic(exc: yaml.MarkedYAMLError, text: str, path: str) -> Diagnostic:
-    """A YAML syntax error at the place PyYAML stopped, with a note where the construct began."""
-    lines = text.splitlines()
-
-    def loc(mark) -> SourceLoc:
-        if mark is None:
-            return SourceLoc(path)
-        if lines and mark.line >= len(lines):    # at the end of the file: after its last line
-            return SourceLoc(path, len(lines), len(lines[-1]) + 1)
-        return SourceLoc(path, mark.line + 1, mark.column + 1)
-
-    problem = exc.problem or exc.context or "invalid YAML"
-    if problem.startswith("expected <block end>"):
-        problem = "bad indentation: this line does not line up with the lines above it"
-    elif "'\\t'" in problem:
-        problem += " (indent with spaces: YAML does not allow tabs)"
-    elif problem == "mapping values are not allowed here":
-        problem += " (quote a value that contains ': ')"
-    for word, plain in _YAML_TOKENS.items():
-        problem = problem.replace(word, plain)
-    notes = []
-    if exc.problem and exc.context and exc.context_mark:
-        notes.append((loc(exc.context_mark), _YAML_CONTEXTS.get(exc.context, exc.context)))
-    return Diagnostic(loc(exc.problem_mark or exc.context_mark), f"YAML syntax error: {problem}",
-                      notes=notes)
 
 
 def parse_precision_rule(text: str, loc: SourceLoc) -> PrecisionRule:
@@ -137,7 +89,7 @@ class _DesignParser:
 
     def value(self, node: yaml.Node):
         """A plain Python value (safe constructors only)."""
-        return self.constructor.construct_object(node, deep=True)
+        return safe_yaml.construct(node, self.path, self.constructor)
 
     def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
         """(key, key node, value node) of a mapping, reporting non-string and duplicate keys."""

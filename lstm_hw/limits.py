@@ -1,0 +1,43 @@
+"""Limits that keep a mistaken or hostile input from running away, and how a user raises them.
+
+Each limit has a default sized for this tool's real work and an environment variable that
+raises (or lowers) it: ``LSTM_HW_MAX_<NAME>`` in capitals, e.g. ``LSTM_HW_MAX_MEMORY=64G``.
+Sizes take a K, M, G or T suffix (powers of 1024). Commands that refuse work over a limit say
+which variable (or option) raises it.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from .diagnostics import UserError
+
+# name: (default, what it counts)
+DEFAULTS = {
+    "yaml_nodes": (1_000_000, "values in a YAML document after its aliases are expanded"),
+    "memory": (8 << 30, "bytes of memory a run's arrays may take"),
+    "work": (10 ** 12, "cell evaluations of one command (cells x cycles x streams)"),
+    "settings": (10_000, "settings of a sweep before it asks for --yes"),
+}
+_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def variable(name: str) -> str:
+    return f"LSTM_HW_MAX_{name.upper()}"
+
+
+def get(name: str) -> int:
+    """The limit's value: its environment variable if set, else the default."""
+    default, _ = DEFAULTS[name]
+    text = os.environ.get(variable(name), "").strip()
+    if not text:
+        return default
+    m = re.fullmatch(r"(\d+)\s*([KMGT]?)i?B?", text, re.IGNORECASE)
+    if not m:
+        raise UserError(f"{variable(name)}={text!r}: expected a whole number, optionally "
+                        "with K, M, G or T (e.g. 16G)")
+    return int(m.group(1)) * _SUFFIX[m.group(2).upper()]
+
+
+def how_to_raise(name: str) -> str:
+    return f"set {variable(name)}=N to raise this limit"
