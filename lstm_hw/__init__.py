@@ -7,26 +7,20 @@
 """
 from .compile.circuit import Circuit
 from .compile.elaborate import Options, elaborate
+from .compile.pipeline import Compiled, compile_netlist
 from .diagnostics import DataError, InternalError, NetlistError, SourceLoc, UserError
 from .fixed import FixedFormat, parse_format
-from .netlist.parse import load_design, parse_precision_rule
+from .netlist.parse import load_design
 from .sim.reference import run_reference
 from .sim.simulator import Simulator, Trace
 
-__all__ = ["Circuit", "DataError", "FixedFormat", "InternalError", "NetlistError", "Options",
-           "Simulator", "SourceLoc", "Trace", "UserError", "elaborate", "load", "load_design",
-           "parse_format", "run_reference"]
+__all__ = ["Circuit", "Compiled", "DataError", "FixedFormat", "InternalError", "NetlistError",
+           "Options", "Simulator", "SourceLoc", "Trace", "UserError", "compile_netlist", "elaborate",
+           "load", "load_design", "parse_format", "run_reference"]
 __version__ = "0.1.0"
 
 
 def load(path, precision=(), weights_dir=None) -> Circuit:
-    """Parse and elaborate a netlist; ``precision``: 'GLOB[:part]=FORMAT' overrides, in order."""
-    from .diagnostics import Diagnostic
-    rules = []
-    for k, text in enumerate(precision):
-        loc = SourceLoc(f"--precision #{k + 1} '{text}'")
-        try:
-            rules.append(parse_precision_rule(text, loc))
-        except ValueError as exc:
-            raise NetlistError([Diagnostic(loc, str(exc))]) from None
-    return elaborate(load_design(path), Options(tuple(rules), weights_dir))
+    """The elaborated circuit of a netlist, through every stage of the compiler (so every error a
+    run would meet is raised here); ``precision``: 'GLOB[:part]=FORMAT' overrides, in order."""
+    return compile_netlist(path, precision, weights_dir).circuit

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import load
+from . import compile_netlist, load
 from .diagnostics import UserError
 
 
@@ -44,15 +44,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .report.info import render_info
-    circuit = _load(args)
-    print(render_info(circuit))
+    from .report.info import render_dump, render_info
+    compiled = compile_netlist(args.netlist, args.precision, args.weights_dir)
+    print(render_info(compiled.circuit))
     if args.dump:
-        from .compile.schedule import lower
         print()
-        print(circuit.dump())
-        print()
-        print(lower(circuit).dump(circuit))
+        print(render_dump(compiled))
     return 0
 
 

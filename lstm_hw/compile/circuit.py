@@ -73,7 +73,7 @@ class Circuit:
             ops = ", ".join(self.cells[a].name for a in c.args)
             ctrl = "".join(f" {k}={self.cells[v].name}" for k, v in c.ctrl.items())
             lines.append(f"  %{c.id} {c.name}[{c.size}] : {c.fmt} = {c.op}({ops}){ctrl}"
-                         f"{_param_summary(c)}")
+                         f"{_param_summary(c, self.cells)}")
         lines.append("  order: " + " ".join(self.cells[i].name for i in self.order))
         return "\n".join(lines)
 
@@ -85,13 +85,22 @@ def _columns(cells: list[Cell]) -> list[str]:
     return cols
 
 
-def _param_summary(c: Cell) -> str:
+def _param_summary(c: Cell, cells: list[Cell]) -> str:
+    """The parameters that say what a cell computes and when, as plain text."""
     p = c.params
+    text = ""
     if c.op == "dot":
-        extra = f" accum={p['accum']}" if p.get("accum") else ""
-        return f" weights:{p['w_fmt']} bias:{p['b_fmt']}{extra}"
-    if c.op in ("sigmoid", "tanh"):
-        return f" impl={p['impl']}"
-    if c.op == "slice":
-        return f" index={list(p['index'])}"
-    return ""
+        text = f" weights:{p['w_fmt']} bias:{p['b_fmt']}"
+        text += f" accum={p['accum']}" if p.get("accum") else ""
+        text += f" multipliers={p['multipliers']}" if p.get("multipliers") else ""
+    elif c.op in ("sigmoid", "tanh"):
+        text = f" impl={p['impl']}"
+    elif c.op == "slice":
+        text = f" index={[int(k) for k in p['index']]}"
+    if p.get("latency"):
+        text += f" latency={p['latency']}"
+    if p.get("fold_cycles"):   # set by timing.expand: the folded dot's state machine
+        text += f" fold_cycles={p['fold_cycles']} start={cells[p['start']].name}"
+    if "valid" in p:           # set by timing.expand: overflow counts when this bit is set
+        text += f" valid={cells[p['valid']].name}"
+    return text

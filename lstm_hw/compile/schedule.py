@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..diagnostics import InternalError
 from ..fixed import requantise
 from .checks import element_fracs, work_frac
 from .circuit import Circuit
@@ -97,21 +98,47 @@ class Program:
         return self.n_slots + int((self.size * (self.arg1 - self.arg0))[dots].sum())
 
     def dump(self, circuit: Circuit) -> str:
-        lines = [f"program: {self.n_slots} slots, {len(self.op)} steps, "
-                 f"{len(self.reg_out)} registers, {len(self.ints)} constants"]
+        """One line per step, fold unit and register (``circuit``: the one lowered, for names):
+        ``@N`` a slot, ``@A..@B`` consecutive slots, ``*`` an operand broadcast to every element,
+        ``<<k`` its alignment, ``>>k`` the step's requantising shift."""
+        lines = [f"program: {self.n_slots} slots, {self.n_comb} steps, {len(self.fold_t)} fold "
+                 f"units, {len(self.reg_out)} registers, {len(self.ints)} constants, "
+                 f"1 at @{self.one_slot}"]
         for i in range(len(self.op)):
             c = circuit.cells[self.cell_ids[i]]
-            args = " ".join(f"{'-' if self.arg_sign[k] < 0 else ''}@{self.arg_slot[k]}"
-                            f"{'' if self.arg_step[k] else '*'}"
-                            f"{'<<' + str(self.arg_shift[k]) if self.arg_shift[k] else ''}"
-                            for k in range(self.arg0[i], self.arg1[i]))
-            lines.append(f"  {OP_NAMES[self.op[i]]:<13} @{self.out[i]}[{self.size[i]}] "
-                         f">>{self.shift[i]} <- {args}   ; {c.name}")
+            what = OP_NAMES[self.op[i]]
+            extra = "" if self.valid[i] == self.one_slot else f" valid @{self.valid[i]}"
+            if i >= self.n_comb:
+                u = i - self.n_comb
+                what = "fold " + what
+                extra += (f" start @{self.fold_start[u]}: {self.fold_k[u]} products a cycle "
+                          f"for {self.fold_t[u]} cycles, state @{self.fold_state[u]}")
+            lines.append(f"  {what:<13} @{self.out[i]}[{self.size[i]}] >>{self.shift[i]} <- "
+                         f"{self._operands(i)}{extra}   ; {c.name}")
         for r in range(len(self.reg_out)):
             c = circuit.cells[self.reg_ids[r]]
+            ctrl = "".join(f" {name} @{slot}{'' if step else '*'}"
+                           for name, slot, step in (("enable", self.reg_en[r], self.reg_en_step[r]),
+                                                    ("reset", self.reg_rst[r], self.reg_rst_step[r]))
+                           if slot != NO_SLOT)
             lines.append(f"  latch         @{self.reg_out[r]}[{self.reg_size[r]}] "
-                         f">>{self.reg_shift[r]} <- @{self.reg_in[r]}   ; {c.name}")
+                         f">>{self.reg_shift[r]} <- @{self.reg_in[r]}{ctrl}   ; {c.name}")
         return "\n".join(lines)
+
+    def _operands(self, i: int) -> str:
+        """Step i's operands, runs of consecutive slots with one shift and sign written A..B."""
+        runs: list[list[int]] = []   # [first slot, last slot, step, shift, sign]
+        for k in range(self.arg0[i], self.arg1[i]):
+            arg = [int(self.arg_slot[k]), int(self.arg_slot[k]), int(self.arg_step[k]),
+                   int(self.arg_shift[k]), int(self.arg_sign[k])]
+            if runs and runs[-1][1] + 1 == arg[0] and runs[-1][2:] == arg[2:]:
+                runs[-1][1] = arg[0]
+            else:
+                runs.append(arg)
+        return " ".join(f"{'-' if sign < 0 else ''}@{first}"
+                        f"{'' if first == last else f'..@{last}'}{'' if step else '*'}"
+                        f"{f'<<{shift}' if shift else ''}"
+                        for first, last, step, shift, sign in runs)
 
 
 def lower(circuit: Circuit) -> Program:
@@ -262,3 +289,69 @@ def i64(values, columns: int | None = None) -> np.ndarray:
     """An int64 array (rows of ``columns`` integers if given, so empty lists keep their shape)."""
     arr = np.array(values, dtype=np.int64)
     return arr.reshape(-1, columns) if columns else arr.reshape(-1)
+
+
+def verify_program(p: Program, circuit: Circuit) -> None:
+    """The Program's own invariants (slots, operand rows and constants in bounds, the arrays'
+    shapes agreeing): a failure is a bug in lowering, raised as InternalError before any engine
+    reads out of bounds."""
+    problems = []
+
+    def need(ok, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    n_steps, n_args, n_ints, n = len(p.op), len(p.arg_slot), len(p.ints), p.n_slots
+
+    def slots(first: int, count: int, what: str) -> None:
+        need(0 <= first and first + count <= n, f"{what}: slots {first}..{first + count - 1} "
+             f"outside 0..{n - 1}")
+
+    need(p.initial.shape == (n,) and p.initial[p.one_slot] == 1, "initial values / one slot")
+    need(p.q.shape == (n_steps, 5) and p.aux.shape == (n_steps, 9), "q or aux shape")
+    need(0 <= p.n_comb <= n_steps and len(p.fold_t) == n_steps - p.n_comb,
+         "fold units are the steps after n_comb")
+    for name in ("valid", "out", "size", "shift", "arg0", "arg1", "par", "cell_ids"):
+        need(len(getattr(p, name)) == n_steps, f"{name} has one entry per step")
+    for i in range(n_steps if not problems else 0):
+        where = f"step {i} ({circuit.cells[p.cell_ids[i]].name})"
+        o, m, a0, a1, par = (int(v) for v in (p.op[i], p.size[i], p.arg0[i], p.arg1[i], p.par[i]))
+        need(o in OP_NAMES, f"{where}: unknown opcode {o}")
+        slots(int(p.out[i]), m, where)
+        slots(int(p.valid[i]), 1, f"{where} valid bit")
+        rows_ok = 0 <= a0 <= a1 <= n_args
+        need(rows_ok, f"{where}: operand rows {a0}..{a1} outside 0..{n_args}")
+        gathers = o in (OP_DOT, OP_DOT_ACC, OP_COPY)   # one operand row per element read
+        for k in range(a0, a1) if rows_ok else ():
+            span = 1 if gathers else 1 + (m - 1) * int(p.arg_step[k])
+            slots(int(p.arg_slot[k]), span, f"{where} operand {k}")
+        n_in = a1 - a0
+        used = {OP_DOT: m * n_in + m, OP_DOT_ACC: m * n_in + m, OP_TABLE: int(p.aux[i, 4]),
+                OP_PWL: 3 * int(p.aux[i, 0]) + 2}.get(o, 0)
+        need(0 <= par and par + used <= n_ints, f"{where}: constants {par}..{par + used} "
+             f"outside 0..{n_ints}")
+        if o == OP_MUX:
+            slots(int(p.aux[i, 0]), 1 + (m - 1) * int(p.aux[i, 1]), f"{where} sel")
+        if o in (OP_COPY,):
+            need(n_in == m, f"{where}: {n_in} operands for {m} elements")
+    for r in range(len(p.reg_out)):
+        m = int(p.reg_size[r])
+        where = f"register {r} ({circuit.cells[p.reg_ids[r]].name})"
+        slots(int(p.reg_out[r]), m, where)
+        slots(int(p.reg_in[r]), m, f"{where} input")
+        need(0 <= p.reg_init[r] and p.reg_init[r] + m <= n_ints, f"{where}: init outside ints")
+        for slot, step, what in ((p.reg_en[r], p.reg_en_step[r], "enable"),
+                                 (p.reg_rst[r], p.reg_rst_step[r], "reset")):
+            if slot != NO_SLOT:
+                slots(int(slot), 1 + (m - 1) * int(step), f"{where} {what}")
+    for u in range(len(p.fold_t) if not problems else 0):
+        i = p.n_comb + u
+        state = 2 + int(p.size[i]) + int(p.arg1[i] - p.arg0[i])   # count, busy, sums, operands
+        slots(int(p.fold_state[u]), state, f"fold unit {u} state")
+        slots(int(p.fold_start[u]), 1, f"fold unit {u} start")
+        need(p.fold_t[u] > 0 and p.fold_k[u] > 0, f"fold unit {u}: cycles and multipliers")
+    for k, slot in enumerate(p.in_slots):
+        slots(int(slot), 1, f"input column {k}")
+    if problems:
+        raise InternalError("the lowered program breaks its invariants (a bug in lstm_hw, "
+                            "please report it): " + "; ".join(problems[:5]))

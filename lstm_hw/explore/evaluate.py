@@ -20,9 +20,9 @@ import numpy as np
 
 from ..compile.cells import total_cost
 from ..compile.circuit import Circuit
-from ..compile.elaborate import Options, elaborate
-from ..diagnostics import NetlistError, SourceLoc
-from ..netlist.parse import load_design, parse_precision_rule
+from ..compile.pipeline import compile_netlist
+from ..diagnostics import NetlistError
+from ..netlist.parse import load_design
 from ..report.params import parameter_errors
 from ..sim.reference import run_reference
 from ..sim.simulator import Simulator, select_signals
@@ -128,16 +128,10 @@ def design_of(path: str):
 
 
 def elaborate_setting(config: EvalConfig, rules=()) -> Circuit:
-    """The netlist with the base rules, then ``rules``; raises NetlistError."""
-    parsed = []
-    for k, text in enumerate(tuple(config.base) + tuple(rules)):
-        loc = SourceLoc(f"--precision #{k + 1} '{text}'")
-        try:
-            parsed.append(parse_precision_rule(text, loc))
-        except ValueError as exc:
-            from ..diagnostics import Diagnostic
-            raise NetlistError([Diagnostic(loc, str(exc))]) from None
-    return elaborate(design_of(config.netlist), Options(tuple(parsed), config.weights_dir))
+    """The netlist with the base rules, then ``rules``, through the whole pipeline (its compiled
+    form kept with the circuit for the Simulator); raises NetlistError."""
+    return compile_netlist(config.netlist, tuple(config.base) + tuple(rules), config.weights_dir,
+                           design_of(config.netlist)).circuit
 
 
 def random_inputs(config: EvalConfig, circuit: Circuit) -> np.ndarray:

@@ -5,14 +5,15 @@ from collections import Counter
 
 from ..compile.cells import DSP_A, DSP_B, DSP_LUTS, cost, total_cost
 from ..compile.circuit import Circuit
+from ..compile.pipeline import Compiled, compile_circuit
 from .params import parameter_errors
 from .table import render_table
 
 
 def render_timing(circuit: Circuit) -> list[str]:
     """Latency of each output, the initiation interval and what limits it, as paths of cells."""
-    from ..compile.timing import analyse, loop_path
-    t = analyse(circuit)
+    from ..compile.timing import loop_path
+    t = compile_circuit(circuit).timing
     cells = circuit.cells
     lat = ", ".join(f"{cells[o].name} {t.finish[o]}" for o in circuit.outputs)
     lines = [f"timing: one clock; output latency (cycles from a step's inputs to the output "
@@ -78,3 +79,13 @@ def render_cost(total: dict) -> list[str]:
             f"  adders {total['adder_bits']:,} bits, rounding/saturation/mux logic "
             f"{total['logic_bits']:,} bits, registers {total['reg_bits']:,} bits, lookup tables "
             f"{total['table_bits']:,} bits"]
+
+
+def render_dump(compiled: Compiled) -> str:
+    """What runs: the elaborated circuit, the clocked hardware (for a timed netlist) and the
+    program the engines execute."""
+    parts = [compiled.circuit.dump()]
+    if compiled.hardware is not compiled.circuit:
+        parts.append("hardware " + compiled.hardware.dump().removeprefix("circuit "))
+    parts.append(compiled.program.dump(compiled.hardware))
+    return "\n\n".join(parts)

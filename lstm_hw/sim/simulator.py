@@ -15,8 +15,9 @@ from typing import Iterator
 import numpy as np
 
 from ..compile.circuit import Circuit
-from ..compile.schedule import Program, lower
-from ..compile.timing import Timing, analyse, expand
+from ..compile.pipeline import Compiled, compile_circuit
+from ..compile.schedule import Program
+from ..compile.timing import Timing
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
 from .kernel import RARE_OPS, run_program
@@ -88,8 +89,10 @@ def as_streams(inputs, n_columns: int) -> np.ndarray:
 class Simulator:
     """Bit-exact fixed-point simulation of an elaborated circuit."""
 
-    def __init__(self, circuit: Circuit, engine: str = "auto", threads: int | None = None):
-        """engine: 'interpreter' (one compiled kernel for every netlist), 'compiled' (code
+    def __init__(self, circuit: Circuit | Compiled, engine: str = "auto",
+                 threads: int | None = None):
+        """circuit: an elaborated circuit (lstm_hw.load) or its compiled form (compile_netlist).
+        engine: 'interpreter' (one compiled kernel for every netlist), 'compiled' (code
         generated for this netlist, compiled once and cached) or 'auto' (compiled for long
         runs of few streams). threads: how many cores may share the streams (default: all)."""
         if engine not in ENGINES:
@@ -97,14 +100,13 @@ class Simulator:
         self.engine = engine
         self.threads = threads or os.cpu_count() or 1
         self._compiled = None
-        self.circuit = circuit
-        self.timing: Timing = analyse(circuit)
-        if self.timing.timed:   # run the clocked hardware: pipelines, valid bits, folding
-            self.hardware, self.present = expand(circuit, self.timing)
-        else:                   # one time step per cycle: the circuit is its own hardware
-            self.hardware, self.present = circuit, {c.id: c.id for c in circuit.cells}
-        self.program: Program = lower(self.hardware)
-        self.max_latency = max(self.timing.finish[o] for o in circuit.outputs)
+        compiled = circuit if isinstance(circuit, Compiled) else compile_circuit(circuit)
+        self.circuit: Circuit = compiled.circuit
+        self.timing: Timing = compiled.timing
+        self.hardware: Circuit = compiled.hardware   # the clocked circuit that runs
+        self.present = compiled.present
+        self.program: Program = compiled.program
+        self.max_latency = max(self.timing.finish[o] for o in self.circuit.outputs)
 
     def quantise_inputs(self, inputs) -> np.ndarray:
         """Float inputs -> raw int64 [streams, steps, columns]; a value that does not fit its
