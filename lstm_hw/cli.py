@@ -9,12 +9,18 @@ import sys
 
 from . import compile_netlist, load
 from .diagnostics import UserError
+from .netlist.parse import PARTS
+
+PART_MEANINGS = {"result": "the block's own format (the default)", "weight": "a dot's weights",
+                 "bias": "a dot's bias", "accum": "a dot's accumulator",
+                 "table_size": "a sigmoid/tanh table's number of entries (VALUE a number)"}
 
 
 def _netlist_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--precision", action="append", default=[], metavar="GLOB[:PART]=FORMAT",
-                   help="override formats of the blocks matching GLOB (PART: weight, bias, "
-                        "accum); later ones win; repeatable")
+    parts = "; ".join(f"{part}: {PART_MEANINGS[part]}" for part in PARTS)
+    p.add_argument("--precision", action="append", default=[], metavar="GLOB[:PART]=VALUE",
+                   help=f"set the formats of the blocks matching GLOB; later ones win; "
+                        f"repeatable. PART: {parts}")
     p.add_argument("--weights-dir", metavar="DIR",
                    help="another folder weight files may be read from")
 
@@ -93,10 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     _netlist_options(p)
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("run", help="simulate inputs from a CSV file, one row per time step")
+    p = sub.add_parser("run", help="simulate inputs from a CSV file, one row per time step, "
+                                   "or a dataset of sequences")
     p.add_argument("netlist", metavar="NETLIST")
-    p.add_argument("-i", "--input", required=True, metavar="IN.csv")
-    p.add_argument("-o", "--output", metavar="OUT.csv", help="write here (default: stdout)")
+    p.add_argument("-i", "--input", required=True, metavar="IN",
+                   help="a CSV (a leading seq column: many sequences), an .npy [sequences, "
+                        "steps, inputs], an .npz of one array per input, or - for stdin (CSV)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="a CSV, or an .npz of one array per signal (default: CSV on stdout)")
     p.add_argument("--float", action="store_true", help="run the float reference instead")
     p.add_argument("--signals", action="append", metavar="GLOB",
                    help="also write these signals, and only these in --vcd (repeatable)")

@@ -215,3 +215,30 @@ def test_float_dataset_equals_the_reference_per_sequence(tmp_path, kind):
     circuit = lstm_hw.load(NET_2X16)
     for s in range(5):
         assert list(y[s]) == list(run_reference(circuit, x[s]).values("y")[0, :, 0])
+
+
+def test_readme_run_example_gives_the_lecture_answer():
+    """The README's `run` example, as written there, on the shipped lecture sequence: the
+    lecture's y (seed/README.md), and every output line the README shows."""
+    readme = (ROOT / "README.md").read_text()
+    command = next(line for line in readme.splitlines()
+                   if line.startswith("lstm-hw run ") and "memory_cell_lecture.csv" in line)
+    proc = run_cli(*command.split()[1:], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    rows = rows_of(proc.stdout)
+    assert [r[rows[0].index("y")] for r in rows[1:]] == ["0", "0", "0", "0", "0", "7", "0",
+                                                          "0", "6"]
+    shown = readme[readme.index(command):].split("```")[2].strip().splitlines()
+    assert [line for line in shown if line != "..."] and \
+        all(line in proc.stdout.splitlines() for line in shown if line != "...")
+    lecture = np.loadtxt(ROOT / "netlists" / "memory_cell_lecture.csv", delimiter=",",
+                         skiprows=1)
+    assert np.array_equal(lecture[:, 1:], memory.LECTURE_INPUTS)
+
+
+def test_run_help_lists_every_precision_part():
+    from lstm_hw.netlist.parse import PARTS
+    proc = run_cli("run", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert all(f"{part}: " in text for part in PARTS), text
