@@ -10,6 +10,10 @@ import sys
 from . import compile_netlist, load
 from .diagnostics import UserError
 from .netlist.parse import PARTS
+from .progress import set_quiet
+
+QUIET_HELP = ("no progress on stderr (long work otherwise says what it is doing: a bar on a "
+              "terminal, a line every 10 s elsewhere); results, warnings and errors still appear")
 
 PART_MEANINGS = {"result": "the block's own format (the default)", "weight": "a dot's weights",
                  "bias": "a dot's bias", "accum": "a dot's accumulator",
@@ -86,6 +90,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lstm-hw", description=(
         "Bit-exact, cycle-by-cycle simulation of fixed-point LSTM hardware netlists."))
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check netlists; errors as file:line:col")
@@ -134,11 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_parser(sub)
     from .explore.command import add_explore_parsers   # lstm-hw sweep, profile, tune
     add_explore_parsers(sub)
+    for command in sub.choices.values():   # also after the command: lstm-hw run ... --quiet
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help=QUIET_HELP)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    set_quiet(args.quiet)
     try:
         return args.func(args)
     except UserError as exc:

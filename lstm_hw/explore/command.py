@@ -79,7 +79,8 @@ def add_explore_parsers(sub) -> None:
     p.add_argument("--plot", metavar="FILE.png",
                    help="error or accuracy vs cost, the Pareto front highlighted (matplotlib)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="a progress bar on stderr (default: when stderr is a terminal)")
+                   help="progress on stderr: a bar on a terminal, else a line every "
+                        "10 s (default: on unless lstm-hw --quiet)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..compile.circuit import Circuit
 from ..fixed import FixedFormat
+from ..progress import Progress
 from ..report.csvio import atomic_write, write_rows
 from ..report.table import render_table
 from ..sim.reference import run_reference
@@ -108,7 +109,10 @@ def profile_inputs(config: EvalConfig, circuit: Circuit) -> tuple[list[np.ndarra
             f"[{lo:g}, {hi:g}] (seed {config.seed})")
 
 
-def profile(config: EvalConfig, circuit: Circuit | None = None) -> Profile:
+def profile(config: EvalConfig, circuit: Circuit | None = None,
+            show_progress: bool = True) -> Profile:
+    """Ranges of every signal over the task's sequences (or random inputs); show_progress:
+    progress on stderr (off where a caller shows its own)."""
     circuit = circuit or elaborate_setting(config)
     cells = circuit.cells
     sets, source = profile_inputs(config, circuit)
@@ -118,8 +122,11 @@ def profile(config: EvalConfig, circuit: Circuit | None = None) -> Profile:
     samples: dict[int, list[np.ndarray]] = {c.id: [] for c in cells}
     overflow: dict[str, int] = {}
     sim = Simulator(circuit)
+    bar = Progress(sum(x.shape[0] for x in sets), "sequences", "profile",
+                   enabled=None if show_progress else False)
     for x in sets:
         for k in range(0, x.shape[0], BATCH):
+            bar.update(min(BATCH, x.shape[0] - k))
             part = x[k:k + BATCH]
             ref = run_reference(circuit, part, record="all")
             for c in cells:
@@ -130,6 +137,7 @@ def profile(config: EvalConfig, circuit: Circuit | None = None) -> Profile:
                 samples[c.id].append(v.ravel()[::stride])
             for name, n in sim.run(part, strict=False).overflow.items():
                 overflow[name] = overflow.get(name, 0) + n
+    bar.close()
     out = []
     for c in cells:
         values = np.concatenate(samples[c.id])

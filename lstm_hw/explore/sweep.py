@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..diagnostics import UserError
+from ..progress import Progress
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, \
     evaluate_chunk, has_task
 from .grid import Expansion, Grid, Setting, check_patterns, expand
@@ -66,38 +67,6 @@ def mark_pareto(results: list[SettingResult]) -> None:
         k = j
 
 
-class Progress:
-    """A plain-text progress bar on stderr: ``[#####.....] 45/99 settings, 3.2 s, ~4 s left``."""
-
-    def __init__(self, total: int, what: str = "settings", stream=None, enabled=None):
-        self.total, self.what, self.done = total, what, 0
-        self.stream = stream or sys.stderr
-        self.enabled = (hasattr(self.stream, "isatty") and self.stream.isatty()) \
-            if enabled is None else enabled
-        self.start = time.perf_counter()
-        self.last = 0.0
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.1 and self.done < self.total):
-            return
-        self.last = now
-        spent = now - self.start
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        left = spent / self.done * (self.total - self.done) if self.done else 0.0
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/"
-                          f"{self.total} {self.what}, {spent:.1f} s"
-                          + (f", ~{left:.0f} s left " if self.done < self.total else " "))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def _chunks(items: list, n_parts: int) -> list[list]:
     """Consecutive chunks, several per worker (balance without much per-task overhead)."""
     size = max(1, min(16, -(-len(items) // max(n_parts, 1))))
@@ -113,7 +82,7 @@ def run_settings(config: EvalConfig, settings: list[Setting], workers: int | Non
                  scheduler: str | None = None, progress: Progress | None = None) -> list:
     """Evaluate settings (grid order kept): SettingResult or Skipped for each."""
     items = list(enumerate(settings))
-    progress = progress or Progress(len(items), enabled=False)
+    progress = progress or Progress(len(items), "settings", enabled=False)
     if scheduler:
         out = _run_dask(config, items, scheduler, progress)
     else:
@@ -178,7 +147,7 @@ def run_sweep(grid: Grid, config: EvalConfig, workers: int | None = None,
         reasons = "; ".join(f"{n} x {r}" for r, n in expansion.skipped.items())
         raise UserError(f"no valid setting in the sweep ({reasons})")
     start = time.perf_counter()
-    bar = Progress(len(expansion.settings), enabled=progress)
+    bar = Progress(len(expansion.settings), "settings", "sweep", enabled=progress)
     evaluated = run_settings(config, expansion.settings, workers, scheduler, bar)
     seconds = time.perf_counter() - start
     skipped = Counter(expansion.skipped)

@@ -38,6 +38,7 @@ from ..diagnostics import NetlistError, UserError
 from ..fixed import MAX_WIDTH, FixedFormat
 from ..netlist import safe_yaml
 from ..netlist.parse import parse_design
+from ..progress import Progress
 from ..report.csvio import atomic_write
 from ..report.table import render_table
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, has_task
@@ -216,6 +217,8 @@ class _Search:
     def __init__(self, config: EvalConfig, target: Target, knobs: list[Knob]):
         self.config, self.target, self.knobs = config, target, knobs
         self.memo: dict[tuple, SettingResult | None] = {}
+        self.progress = Progress(None, "settings tried", "tune")
+        self.phase = "the starting formats"     # what the search is narrowing, for progress
 
     def rules(self, state: dict) -> tuple[str, ...]:
         return tuple(k.rule(state[k]) for k in self.knobs)
@@ -232,6 +235,7 @@ class _Search:
         if key not in self.memo:
             r = evaluate(self.config, Setting("trial", key))
             self.memo[key] = r if not isinstance(r, Skipped) and self.target.met(r) else None
+            self.progress.update(1, self.phase)
         return self.memo[key]
 
     def cost(self, state: dict) -> float:
@@ -277,7 +281,8 @@ def tune(config: EvalConfig, target: Target, globs: list[str] = (),
         notes.append("the group formats (each group at its widest block's format) do not "
                      "meet the target; tuning from the netlist's formats where they differ")
     # 2. integer bits from the profile
-    prof = profile(config, circuit)
+    search.phase = "integer bits from the profile"
+    prof = profile(config, circuit, show_progress=False)
     need = {k: profile_need(k, state[k], prof, circuit) for k in knobs if k.part != "table_size"}
     jump = dict(state)
     for k, n in need.items():
@@ -297,11 +302,13 @@ def tune(config: EvalConfig, target: Target, globs: list[str] = (),
     # at a time, while that still finds something
     for round_ in range(ROUNDS):
         changed = False
+        search.phase = f"round {round_ + 1}: fractional bits"
         for k in _by_saving(search, state):
             i, f = state[k]
             low = 1 - i if round_ == 0 else f - 1
             values = [(i, g) for g in range(low, f + 1) if search.valid(k, (i, g))]
             changed |= search.lowest(state, k, values)
+        search.phase = f"round {round_ + 1}: integer bits"
         for k in knobs:
             while k.part != "table_size":
                 i, f = state[k]
@@ -310,6 +317,7 @@ def tune(config: EvalConfig, target: Target, globs: list[str] = (),
                     break
                 state[k] = (i - 1, f)
                 changed = True
+        search.phase = f"round {round_ + 1}: table sizes"
         for k in knobs:
             if k.part == "table_size":
                 size = state[k]
@@ -321,6 +329,7 @@ def tune(config: EvalConfig, target: Target, globs: list[str] = (),
     # keep only the rules that change something against the netlist
     rules = [k.rule(state[k]) for k in knobs if state[k] != start[k]]
     final = evaluate(config, Setting("tuned", tuple(rules)))
+    search.progress.close()
     if isinstance(final, Skipped) or not target.met(final):
         rules = list(search.rules(state))
         final = best

@@ -26,6 +26,7 @@ from ..compile.circuit import Circuit
 from ..compile.timing import analyse
 from ..diagnostics import DataError
 from ..fixed import to_decimal
+from ..progress import Progress
 from ..sim.reference import run_reference, stream_reference
 from ..sim.simulator import Simulator, Trace, select_signals
 from .csvio import CsvInputs, atomic_write, iter_table, source_name, write_rows
@@ -145,7 +146,7 @@ def _run_stream(circuit, req, record, outputs, tables: Iterator[CsvInputs], out,
         sim = Simulator(circuit, req.engine)
         parts = sim.stream(_quantised_tables(sim, req.input, tables), record)
 
-    def rows():
+    def rows(progress: Progress):
         step = 0
         for part in parts:
             for k, v in part.overflow.items():
@@ -153,8 +154,10 @@ def _run_stream(circuit, req, record, outputs, tables: Iterator[CsvInputs], out,
             for vals in _decimals(part, part.data[0]):
                 yield [step + 1, *vals, *(step * ii + d for d in lat)]
                 step += 1
+            progress.update(part.data.shape[1])
 
-    _write_steps(req.output, header, rows(), out)
+    with Progress(None, "steps", "run") as progress:
+        _write_steps(req.output, header, rows(progress), out)
     _report_overflow(overflow, err)
 
 
@@ -179,6 +182,7 @@ def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err) -> N
     overflow: dict[str, int] = {}
     sim = None if req.float_ else Simulator(circuit, req.engine)
     trace = None
+    progress = Progress(len(dataset.sequences), "sequences", "run")
     for batch in dataset.batches():
         if req.float_:
             trace = run_reference(circuit, np.stack([dataset.sequences[k] for k in batch]),
@@ -189,6 +193,8 @@ def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err) -> N
                 overflow[k] = overflow.get(k, 0) + v
         for j, k in enumerate(batch):
             results[k] = trace.data[j]
+        progress.update(len(batch))
+    progress.close()
     if _is_npz(req.output):
         stacked = Trace(trace.names, trace.sizes, trace.formats, np.stack(results))
         arrays = {}

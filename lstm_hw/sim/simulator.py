@@ -20,6 +20,7 @@ from ..compile.schedule import Program
 from ..compile.timing import Timing
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
+from ..progress import slow_step
 from .kernel import RARE_OPS, run_program
 
 
@@ -100,6 +101,7 @@ class Simulator:
         self.engine = engine
         self.threads = threads or os.cpu_count() or 1
         self._compiled = None
+        self._prepared: set[tuple[str, bool]] = set()   # (engine, one stream) compiled
         compiled = circuit if isinstance(circuit, Compiled) else compile_circuit(circuit)
         self.circuit: Circuit = compiled.circuit
         self.timing: Timing = compiled.timing
@@ -188,6 +190,7 @@ class Simulator:
         engine = self._pick_engine(stream_cycles, n_streams)
         if engine == "compiled":
             self.compiled()   # generated and imported once, before any thread needs it
+        self._prepare(engine, vals, cycle_inputs, record)
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
         if engine == "compiled" and self.program.work < PARALLEL_MIN_COMPILED_WORK:
             parts = 1   # the compiled code of a small circuit is as quick as a split's copies
@@ -205,6 +208,19 @@ class Simulator:
             for k, n in c.items():
                 counts[k] = counts.get(k, 0) + n
         return np.concatenate([t for t, _ in results], axis=2), counts
+
+    def _prepare(self, engine: str, vals, cycle_inputs, record) -> None:
+        """Compile the engine's code (or load it from numba's cache) on a run of no cycles,
+        saying so on stderr if that takes over a second, so that a first compile is not
+        mistaken for a hang."""
+        key = (engine, vals.shape[1] == 1 and engine == "compiled")   # run_one: its own code
+        if key in self._prepared:
+            return
+        what = (f"compiling '{self.circuit.name}' for the compiled engine" if engine == "compiled"
+                else "compiling the interpreter")
+        with slow_step(f"{what} (the first time only: numba caches it)"):
+            self._kernel_part(vals.copy(), cycle_inputs[:0], record, engine)
+        self._prepared.add(key)
 
     def _kernel_part(self, vals, cycle_inputs, record, engine: str):
         p = self.program
