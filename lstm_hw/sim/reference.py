@@ -58,7 +58,7 @@ def _step(circuit: Circuit, vals: dict[int, np.ndarray], x: np.ndarray, ids: lis
     for cid in circuit.order:
         c = cells[cid]
         res = float_eval(c, [vals[a] for a in c.args], {k: vals[v] for k, v in c.ctrl.items()})
-        vals[cid] = np.broadcast_to(res, (n_streams, c.size))
+        vals[cid] = _shaped(res, (n_streams, c.size))
     col = 0
     for i in ids:
         out[:, col:col + cells[i].size] = vals[i]
@@ -71,5 +71,10 @@ def _step(circuit: Circuit, vals: dict[int, np.ndarray], x: np.ndarray, ids: lis
             nxt = np.where(vals[c.ctrl["enable"]] != 0, nxt, vals[r])
         if "reset" in c.ctrl:
             nxt = np.where(vals[c.ctrl["reset"]] != 0, c.params["init"], nxt)
-        latched[r] = np.broadcast_to(nxt, (n_streams, c.size)).copy()
+        latched[r] = np.array(_shaped(nxt, (n_streams, c.size)))
     vals.update(latched)
+
+
+def _shaped(value, shape: tuple[int, int]) -> np.ndarray:
+    """value as [streams, size] (broadcast only where needed: it is most of a step's time)."""
+    return value if getattr(value, "shape", None) == shape else np.broadcast_to(value, shape)
