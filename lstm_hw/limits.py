@@ -18,6 +18,7 @@ DEFAULTS = {
     "memory": (8 << 30, "bytes of memory a run's arrays may take"),
     "work": (10 ** 12, "cell evaluations of one command (cells x cycles x streams)"),
     "settings": (10_000, "settings of a sweep before it asks for --yes"),
+    "input_array": (1 << 30, "bytes of an input array (.npy/.npz) read as float64"),
 }
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 

@@ -135,7 +135,12 @@ CASES = [
          first=r"in\.npy: error: not a valid \.npy file"),
     Case("npy_huge_declared_shape", RUN + ["in.npy"] + OUT,
          files={"in.npy": npy_header((10 ** 6, 10 ** 6, 3))},
-         first=r"in\.npy: error: shape \[1000000, 1000000, 3\] is over 1 GiB as float64$"),
+         first=r"in\.npy: error: shape \[1000000, 1000000, 3\] is over 1,073,741,824 bytes as "
+               r"float64 \(set LSTM_HW_MAX_INPUT_ARRAY=N to raise this limit\)$"),
+    Case("npy_over_a_lowered_limit", RUN + ["in.npy"] + OUT, files={"in.npy": npy_bytes(GOOD)},
+         env={"LSTM_HW_MAX_INPUT_ARRAY": "100"},
+         first=r"in\.npy: error: shape \[2, 3, 3\] is over 100 bytes as float64 \(set "
+               r"LSTM_HW_MAX_INPUT_ARRAY=N"),
     Case("npy_no_sequences", RUN + ["in.npy"] + OUT, files={"in.npy": npy_bytes(np.zeros((0, 4, 3)))},
          first=r"in\.npy: error: no data: shape \[0, 4, 3\]"),
     Case("npy_out_of_range", RUN + ["in.npy"] + OUT,
@@ -158,7 +163,7 @@ CASES = [
     Case("npz_not_zip", RUN + ["in.npz"] + OUT, files={"in.npz": b"PK\x03\x04 not really"},
          first=r"in\.npz: error: not a valid \.npz file"),
     Case("npz_zip_bomb", RUN + ["in.npz"] + OUT, files={"in.npz": zip_bomb},
-         first=r"in\.npz: error: array 'x1': shape \[4096, 65536\] is over 1 GiB as float64$"),
+         first=r"in\.npz: error: array 'x1': shape \[4096, 65536\] is over 1,073,741,824 bytes"),
     Case("npz_truncated", RUN + ["in.npz"] + OUT,
          files={"in.npz": lambda p: (npz(x1=npy_bytes(np.zeros((1, 2))))(p),
                                      p.write_bytes(p.read_bytes()[:60]))},

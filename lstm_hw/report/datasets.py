@@ -17,11 +17,11 @@ from typing import Callable
 
 import numpy as np
 
+from .. import limits
 from ..diagnostics import DataError
 from .csvio import CsvInputs, atomic_write, source_name
 
 ARRAY_SUFFIXES = (".npy", ".npz")
-MAX_INPUT_BYTES = 1 << 30   # an input array larger than this as float64 is refused
 
 
 @dataclass
@@ -124,9 +124,10 @@ def _read_npy(path: str, fh, what: str, ndims, want: tuple) -> np.ndarray:
         raise DataError(f"{path}: error: {what}shape {_shape(shape)} (expected "
                         f"[sequences, steps{', elements' if 3 in ndims else ''}] = "
                         f"{expected}{' or [sequences, steps]' if 2 in ndims and 3 in ndims else ''})")
-    if int(np.prod(shape, dtype=object)) * 8 > MAX_INPUT_BYTES:
-        raise DataError(f"{path}: error: {what}shape {_shape(shape)} is over "
-                        f"{MAX_INPUT_BYTES >> 30} GiB as float64")
+    limit = limits.get("input_array")
+    if int(np.prod(shape, dtype=object)) * 8 > limit:
+        raise DataError(f"{path}: error: {what}shape {_shape(shape)} is over {limit:,} bytes "
+                        f"as float64 ({limits.how_to_raise('input_array')})")
     count = int(np.prod(shape))
     data = fh.read(count * dtype.itemsize)
     if len(data) != count * dtype.itemsize:

@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from ..compile.circuit import Circuit
-from ..compile.timing import analyse
+from ..compile.pipeline import compile_circuit
 from ..diagnostics import DataError
 from ..fixed import to_decimal
 from ..progress import Progress
@@ -115,7 +115,7 @@ def _quantised(sim: Simulator, dataset: Dataset, which: list[int]) -> np.ndarray
 def _cycle_columns(circuit: Circuit, outputs: list[str]) -> tuple[list[str], int, list[int]]:
     """The ``NAME@cycle`` header, the initiation interval and each output's latency: step t
     (from 0) of an output is valid in cycle t * ii + latency."""
-    timing = analyse(circuit)
+    timing = compile_circuit(circuit).timing   # the timing the fixed-point run has
     return ([f"{n}@cycle" for n in outputs], timing.ii,
             [timing.finish[circuit.by_name[n]] for n in outputs])
 
