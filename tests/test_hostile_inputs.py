@@ -111,6 +111,9 @@ CASES = [
     Case("csv_seq_npz_lengths", RUN + ["in.csv", "-o", "out.npz"],
          files={"in.csv": "seq,x1,x2,x3\na,1,0,0\nb,1,0,0\nb,2,0,0\n"},
          first=r"out\.npz: error: an \.npz output holds \[sequences, steps, elements\] arrays"),
+    Case("npz_out_per_cycle", RUN + ["in.csv", "--per-cycle", "-o", "out.npz"],
+         files={"in.csv": "x1,x2,x3\n1,0,0\n"},
+         first=r"out\.npz: error: --per-cycle writes a CSV"),
     # -- .npy datasets: dtype, shape, size and values checked, no pickles
     Case("npy_nan", RUN + ["in.npy"] + OUT,
          files={"in.npy": npy_bytes(np.array([[[1, 0, 0], [2, np.nan, 0]]]))},

@@ -72,6 +72,9 @@ def run_csv(circuit: Circuit, req: RunRequest, out=sys.stdout, err=sys.stderr) -
     record = outputs + [n for n in (_signals(circuit, req.signals) if req.signals else [])
                         if n not in outputs]
     columns = circuit.input_columns()
+    if req.per_cycle and _is_npz(req.output):
+        raise DataError(f"{req.output}: error: --per-cycle writes a CSV (an .npz holds one "
+                        "value per step)")
     if is_array_input(req.input):
         dataset = read_arrays(req.input, [(circuit.cells[i].name, circuit.cells[i].size)
                                           for i in circuit.inputs])
@@ -112,10 +115,12 @@ def _quantised(sim: Simulator, dataset: Dataset, which: list[int]) -> np.ndarray
                         f"{exc.detail}") from None
 
 
-def _cycle_columns(circuit: Circuit, outputs: list[str]) -> tuple[list[str], int, list[int]]:
+def _cycle_columns(circuit: Circuit, sim: Simulator | None,
+                   outputs: list[str]) -> tuple[list[str], int, list[int]]:
     """The ``NAME@cycle`` header, the initiation interval and each output's latency: step t
-    (from 0) of an output is valid in cycle t * ii + latency."""
-    timing = compile_circuit(circuit).timing   # the timing the fixed-point run has
+    (from 0) of an output is valid in cycle t * ii + latency (a float run: as the fixed-point
+    one would be)."""
+    timing = sim.timing if sim else compile_circuit(circuit).timing
     return ([f"{n}@cycle" for n in outputs], timing.ii,
             [timing.finish[circuit.by_name[n]] for n in outputs])
 
@@ -137,13 +142,13 @@ def _write_steps(path: str | None, header: list[str], rows, out) -> None:
 def _run_stream(circuit, req, record, outputs, tables: Iterator[CsvInputs], out, err) -> None:
     """One sequence, one row per time step, streamed: the input is read, simulated and
     written in chunks, so memory does not grow with the length of the run."""
-    cycle_names, ii, lat = _cycle_columns(circuit, outputs)
+    sim = None if req.float_ else Simulator(circuit, req.engine)
+    cycle_names, ii, lat = _cycle_columns(circuit, sim, outputs)
     header = ["step"] + _header(circuit, record) + cycle_names
     overflow: dict[str, int] = {}
-    if req.float_:
+    if sim is None:
         parts = stream_reference(circuit, (t.data for t in tables), record)
     else:
-        sim = Simulator(circuit, req.engine)
         parts = sim.stream(_quantised_tables(sim, req.input, tables), record)
 
     def rows(progress: Progress):
@@ -204,7 +209,7 @@ def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err) -> N
                 arrays[f"{name}.raw"] = stacked.raw(name)
         write_arrays(req.output, arrays)
     else:
-        cycle_names, ii, lat = _cycle_columns(circuit, outputs)
+        cycle_names, ii, lat = _cycle_columns(circuit, sim, outputs)
         header = ["seq", "step"] + _header(circuit, record) + cycle_names
 
         def rows():
