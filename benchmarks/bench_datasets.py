@@ -28,10 +28,10 @@ def run() -> None:
                    header="seq,x1,x2,x3", comments="")
         np.savetxt(one_csv, x.reshape(-1, 3), fmt="%d", delimiter=",", header="x1,x2,x3",
                    comments="")
-        cold_start(["run", net, "-i", str(npy), "-o", str(Path(tmp) / "out.npz")], False)
+        cold_start(["-q", "run", net, "-i", str(npy), "-o", str(Path(tmp) / "out.npz")], False)
         runs = {".npy -> .npz": (npy, "out.npz"), "seq CSV -> CSV": (seq_csv, "out.csv"),
                 "one sequence, CSV -> CSV": (one_csv, "out.csv")}
         for name, (src, out) in runs.items():
-            seconds = cold_start(["run", net, "-i", str(src), "-o", str(Path(tmp) / out)],
+            seconds = cold_start(["-q", "run", net, "-i", str(src), "-o", str(Path(tmp) / out)],
                                  False)
             report(f"{SEQUENCES:,} x {STEPS} steps, {name}", seconds, "s")

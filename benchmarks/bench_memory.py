@@ -52,7 +52,7 @@ def run(steps_long: int = 10_000_000) -> dict:
             csv = Path(tmp) / f"in{steps}.csv"
             if not csv.exists():
                 write_inputs(csv, steps)
-            rss, seconds = peak_rss_mb(["run", "netlists/memory_cell.yaml", "-i", str(csv),
+            rss, seconds = peak_rss_mb(["-q", "run", "netlists/memory_cell.yaml", "-i", str(csv),
                                         "-o", str(Path(tmp) / "out.csv"), *extra])
             name = f"{steps:,} steps{' --float' if extra else ''}"
             report(f"{name}: peak RSS", rss, "MB")
