@@ -89,8 +89,13 @@ ACTIVATIONS = {"sigmoid": sigmoid, "tanh": np.tanh}
 # One value at a time with the C library's functions, which the engine's `exact` activations
 # call too: tables and pwl knots are built with these, so their entries do not depend on
 # numpy's vectorised (and here and there less accurate) exp and tanh.
-LIBM_ACTIVATIONS = {"sigmoid": lambda x: 0.0 if x < -700.0 else 1.0 / (1.0 + math.exp(-x)),
-                    "tanh": math.tanh}
+def libm_sigmoid(x: float) -> float:
+    """The logistic function of one float64 (sim/ops.py compiles this one definition for the
+    engines' exact activations); exp(-x) overflows below -709: the limit, 0."""
+    return 0.0 if x < -700.0 else 1.0 / (1.0 + math.exp(-x))
+
+
+LIBM_ACTIVATIONS = {"sigmoid": libm_sigmoid, "tanh": math.tanh}
 
 
 def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.ndarray:

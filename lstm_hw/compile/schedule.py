@@ -48,6 +48,22 @@ OP_NAMES = {OP_DOT: "dot", OP_DOT_ACC: "dot_accum", OP_ADD: "add", OP_MUL: "mul"
             OP_TABLE: "table", OP_PWL: "pwl", OP_EXACT_SIGMOID: "exact_sigmoid",
             OP_EXACT_TANH: "exact_tanh", OP_COPY: "copy", OP_MUX: "mux"}
 NO_SLOT = -1
+# aux columns (AUX_COLUMNS of them) by opcode: OP_DOT_ACC the accum format's codes from
+# AUX_ACCUM; OP_TABLE a, b, c, trunc, size (ops.table_index); OP_PWL knots, x shift, constant
+# shift (ops.pwl_exact); OP_EXACT_* the input's and the output's fractional bits; OP_MUX the
+# select's slot, step and fractional bits (ops.mux_index)
+AUX_COLUMNS = 9
+AUX_ACCUM = 0
+# The arrays the engines take, in the order of their parameters (Program.kernel_args,
+# Program.compiled_args): one list each, so no call site unpacks them by hand
+KERNEL_ARGS = ("n_comb", "valid", "op", "out", "size", "q", "shift", "arg0", "arg1", "par", "aux",
+               "arg_slot", "arg_step", "arg_shift", "arg_sign", "ints", "reg_out", "reg_in",
+               "reg_size", "reg_q", "reg_shift", "reg_plain", "reg_en", "reg_en_step", "reg_rst",
+               "reg_rst_step", "reg_init", "fold_state", "fold_start", "fold_t", "fold_k",
+               "in_slots")
+COMPILED_ARGS = ("ints", "arg_slot", "arg_step", "arg_shift", "op", "out", "size", "q", "shift",
+                 "arg0", "arg1", "par", "aux", "reg_size", "fold_state", "fold_start", "fold_t",
+                 "fold_k")
 
 
 @dataclass
@@ -90,6 +106,18 @@ class Program:
     in_slots: np.ndarray        # slot of every input element, in input-column order
     slot_of: np.ndarray         # first slot of every circuit cell
     initial: np.ndarray
+
+    def kernel_args(self) -> tuple:
+        """The Program's arguments of the interpreter (sim/kernel.run_program), in its order
+        (KERNEL_ARGS; the run's own arrays follow); fold_t is None without fold units, so the
+        kernel is compiled without their code."""
+        return tuple(None if name == "fold_t" and not len(self.fold_t) else getattr(self, name)
+                     for name in KERNEL_ARGS)
+
+    def compiled_args(self) -> tuple:
+        """The Program's arguments of the generated functions (sim/codegen), in their order
+        (COMPILED_ARGS, after vals, inputs, record)."""
+        return tuple(getattr(self, name) for name in COMPILED_ARGS)
 
     @property
     def work(self) -> int:
@@ -141,6 +169,105 @@ class Program:
                         for first, last, step, shift, sign in runs)
 
 
+class _Lowering:
+    """The arrays lower() is building, and how each op writes its step (``LOWER_OP``)."""
+
+    def __init__(self, cells, slot_of):
+        self.cells = cells
+        self.slot_of = slot_of
+        self.ints: list[int] = []
+        self.args: list[tuple[int, int, int, int]] = []
+
+    def operand(self, cid: int, shift: int = 0, sign: int = 1) -> None:
+        """A whole signal, read element by element (or broadcast if it has one)."""
+        self.args.append((int(self.slot_of[cid]), 0 if self.cells[cid].size == 1 else 1,
+                          shift, sign))
+
+    def elements(self, cell, shifts) -> None:
+        """Every element of the concatenated operands, one operand row each."""
+        k = 0
+        for a in cell.args:
+            for e in range(self.cells[a].size):
+                self.args.append((int(self.slot_of[a]) + e, 1, shifts[k], 1))
+                k += 1
+
+    # Each returns (opcode, requantising shift, aux) for the step computing cell c, having
+    # appended its operand rows and constants; wf is the fractional bits of its intermediate.
+    def dot(self, c, wf):
+        cells, p, aux = self.cells, c.params, [0] * AUX_COLUMNS
+        xf = element_fracs(c, cells)
+        acc = p["accum"]
+        self.ints.extend(int(v) for v in p["w_raw"].ravel())
+        if acc is None:
+            self.elements(c, [wf - p["w_fmt"].frac - f for f in xf])
+            self.ints.extend(int(b) << (wf - p["b_fmt"].frac) for b in p["b_raw"])
+            return OP_DOT, wf - c.fmt.frac, aux
+        # products and partial sums are cast into accum: store each product's requantising
+        # shift, and the bias already cast
+        self.elements(c, [p["w_fmt"].frac + f - acc.frac for f in xf])
+        self.ints.extend(int(requantise(int(b), p["b_fmt"].frac - acc.frac, *acc.codes())[0])
+                         for b in p["b_raw"])
+        aux[AUX_ACCUM:AUX_ACCUM + 5] = acc.codes()
+        return OP_DOT_ACC, wf - c.fmt.frac, aux
+
+    def add(self, c, wf):
+        for k, a in enumerate(c.args):
+            sign = -1 if (c.op == "sub" and k == 1) else 1
+            self.operand(a, wf - self.cells[a].fmt.frac, sign)
+        return OP_ADD, wf - c.fmt.frac, [0] * AUX_COLUMNS
+
+    def mul(self, c, wf):
+        for a in c.args:
+            self.operand(a)
+        return OP_MUL, wf - c.fmt.frac, [0] * AUX_COLUMNS
+
+    def activation(self, c, wf):
+        cells, p, aux = self.cells, c.params, [0] * AUX_COLUMNS
+        self.operand(c.args[0])
+        impl = p["impl"]
+        if impl == "table":
+            t = p["table"]
+            self.ints.extend(int(v) for v in t.entries)
+            aux[:5] = [t.a, t.b, t.c, int(t.trunc), len(t.entries)]   # TABLE_* columns
+            return OP_TABLE, wf - c.fmt.frac, aux
+        if impl == "pwl":
+            pw = p["pwl"]
+            self.ints.extend(int(v) for v in pw.knots)   # then slopes, intercepts: ops.pwl_exact
+            self.ints.extend(int(v) for v in pw.slope)
+            self.ints.extend(int(v) for v in pw.icpt)
+            x_frac = cells[c.args[0]].fmt.frac
+            aux[:3] = [len(pw.knots), wf - pw.coef_fmt.frac - x_frac, wf - pw.coef_fmt.frac]
+            return OP_PWL, wf - c.fmt.frac, aux
+        if impl != "exact":
+            raise InternalError(f"no lowering for activation '{impl}' of '{c.name}'")
+        aux[:2] = [cells[c.args[0]].fmt.frac, c.fmt.frac]
+        return (OP_EXACT_SIGMOID if c.op == "sigmoid" else OP_EXACT_TANH), 0, aux
+
+    def mux(self, c, wf):
+        for a in c.args:
+            self.operand(a, self.cells[a].fmt.frac - c.fmt.frac)
+        sel = self.cells[c.ctrl["sel"]]
+        aux = [0] * AUX_COLUMNS
+        aux[:3] = [int(self.slot_of[sel.id]), 0 if sel.size == 1 else 1, sel.fmt.frac]
+        return OP_MUX, 0, aux
+
+    def copy(self, c, wf):
+        """identity, concat, slice: an element gather, each requantised by its own shift."""
+        flat = [(int(self.slot_of[a]) + e, self.cells[a].fmt.frac) for a in c.args
+                for e in range(self.cells[a].size)]
+        index = c.params["index"] if c.op == "slice" else range(len(flat))
+        for i in index:
+            self.args.append((flat[i][0], 1, flat[i][1] - c.fmt.frac, 1))
+        return OP_COPY, 0, [0] * AUX_COLUMNS
+
+
+# op -> how a cell of it becomes a step (an op missing here is a bug: InternalError)
+LOWER_OP = {"dot": _Lowering.dot, "add": _Lowering.add, "sub": _Lowering.add,
+            "mul": _Lowering.mul, "sigmoid": _Lowering.activation, "tanh": _Lowering.activation,
+            "mux": _Lowering.mux, "identity": _Lowering.copy, "concat": _Lowering.copy,
+            "slice": _Lowering.copy}
+
+
 def lower(circuit: Circuit) -> Program:
     cells = circuit.cells
     slot_of = np.zeros(len(cells), np.int64)
@@ -148,20 +275,9 @@ def lower(circuit: Circuit) -> Program:
     for c in cells:
         slot_of[c.id] = n
         n += c.size
-    ints: list[int] = []
+    low = _Lowering(cells, slot_of)
+    ints, args = low.ints, low.args
     steps = []
-    args: list[tuple[int, int, int, int]] = []
-
-    def operand(cid: int, shift: int = 0, sign: int = 1) -> None:
-        args.append((int(slot_of[cid]), 0 if cells[cid].size == 1 else 1, shift, sign))
-
-    def elements(cell, shifts) -> None:
-        k = 0
-        for a in cell.args:
-            for e in range(cells[a].size):
-                args.append((int(slot_of[a]) + e, 1, shifts[k], 1))
-                k += 1
-
     folds = [cid for cid in circuit.order if cells[cid].params.get("fold_cycles")]
     fold_state = []
     for cid in folds:   # count, busy, accumulators, operand copies
@@ -175,69 +291,12 @@ def lower(circuit: Circuit) -> Program:
     for cid in [c for c in circuit.order if c not in folds] + folds:
         c = cells[cid]
         valid.append(int(slot_of[c.params["valid"]]) if "valid" in c.params else one)
-        wf = work_frac(c, cells)
-        a0, par, aux = len(args), len(ints), [0] * 9
-        shift = wf - c.fmt.frac
-        p = c.params
-        if c.op == "dot":
-            xf = element_fracs(c, cells)
-            acc = p["accum"]
-            ints.extend(int(v) for v in p["w_raw"].ravel())
-            if acc is None:
-                op = OP_DOT
-                elements(c, [wf - p["w_fmt"].frac - f for f in xf])
-                ints.extend(int(b) << (wf - p["b_fmt"].frac) for b in p["b_raw"])
-            else:
-                # products and partial sums are cast into accum: store each product's
-                # requantising shift, and the bias already cast
-                op = OP_DOT_ACC
-                elements(c, [p["w_fmt"].frac + f - acc.frac for f in xf])
-                ints.extend(int(requantise(int(b), p["b_fmt"].frac - acc.frac, *acc.codes())[0])
-                            for b in p["b_raw"])
-                aux[:5] = acc.codes()
-        elif c.op in ("add", "sub"):
-            op = OP_ADD
-            for k, a in enumerate(c.args):
-                operand(a, wf - cells[a].fmt.frac, -1 if (c.op == "sub" and k == 1) else 1)
-        elif c.op == "mul":
-            op = OP_MUL
-            for a in c.args:
-                operand(a)
-        elif c.op in ("sigmoid", "tanh"):
-            operand(c.args[0])
-            impl = p["impl"]
-            if impl == "table":
-                t = p["table"]
-                op = OP_TABLE
-                ints.extend(int(v) for v in t.entries)
-                aux[:5] = [t.a, t.b, t.c, int(t.trunc), len(t.entries)]
-            elif impl == "pwl":
-                pw = p["pwl"]
-                op = OP_PWL
-                ints.extend(int(v) for v in pw.knots)
-                ints.extend(int(v) for v in pw.slope)
-                ints.extend(int(v) for v in pw.icpt)
-                x_frac = cells[c.args[0]].fmt.frac
-                aux[:3] = [len(pw.knots), wf - pw.coef_fmt.frac - x_frac, wf - pw.coef_fmt.frac]
-            else:
-                op = OP_EXACT_SIGMOID if c.op == "sigmoid" else OP_EXACT_TANH
-                aux[:2] = [cells[c.args[0]].fmt.frac, c.fmt.frac]
-                shift = 0
-        elif c.op == "mux":
-            op = OP_MUX
-            for a in c.args:
-                operand(a, cells[a].fmt.frac - c.fmt.frac)
-            sel = cells[c.ctrl["sel"]]
-            aux[:3] = [int(slot_of[sel.id]), 0 if sel.size == 1 else 1, sel.fmt.frac]
-            shift = 0
-        else:  # identity, concat, slice: element gather, each requantised by its own shift
-            op = OP_COPY
-            flat = [(int(slot_of[a]) + e, cells[a].fmt.frac) for a in c.args
-                    for e in range(cells[a].size)]
-            index = p["index"] if c.op == "slice" else range(len(flat))
-            for i in index:
-                args.append((flat[i][0], 1, flat[i][1] - c.fmt.frac, 1))
-            shift = 0
+        a0, par = len(args), len(ints)
+        lowering = LOWER_OP.get(c.op)
+        if lowering is None:
+            raise InternalError(f"no lowering for op '{c.op}' of '{c.name}' (a bug in lstm_hw, "
+                                "please report it)")
+        op, shift, aux = lowering(low, c, work_frac(c, cells))
         steps.append((cid, op, int(slot_of[cid]), c.size, c.fmt.codes(), shift, a0, len(args),
                       par, aux))
 

@@ -5,18 +5,19 @@ order, the recorded slots are sampled, then every register latches at once (next
 computed into a buffer first, so a register reading another sees its old value). Streams are the
 innermost loop everywhere: with many streams each step's work is a vectorisable loop.
 
-The arithmetic is fixed.requantise / quantise_float, the one definition of ap_fixed semantics.
+The arithmetic is fixed.requantise / quantise_float, the one definition of ap_fixed semantics,
+and each op's element meaning is a function of ops.py, which the compiled backend calls too.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
 
 from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SIGMOID,
                                 OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE)
+from ..diagnostics import InternalError
 from ..fixed import quantise_float, requantise_call as requantise
+from .ops import accumulate, exact_activation, mux_index, pwl_exact, table_index
 
 
 RARE_OPS = (OP_DOT_ACC, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUX)
@@ -48,7 +49,6 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
     for r in range(n_regs):
         reg_total += reg_size[r]
     nxt = np.empty((reg_total, n_streams), np.int64)
-    no_shift = np.int64(0)   # not a literal 0, which numba would compile requantise for again
 
     for t in range(n_cycles):
         for k in range(in_slots.shape[0]):
@@ -95,11 +95,10 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                             src = arg_slot[a0 + j]
                             ps = arg_shift[a0 + j]
                             for s in range(n_streams):
-                                prod, f1 = requantise(wt * vals[src, s], ps, aq, ao, aw, asg, anb)
-                                total, f2 = requantise(acc[s] + prod, no_shift, aq, ao, aw,
-                                                       asg, anb)
+                                total, f = accumulate(acc[s], vals[src, s], wt, ps, aq, ao, aw,
+                                                      asg, anb)
                                 acc[s] = total
-                                ovf += (f1 + f2) * (vals[vs, s] != 0)
+                                ovf += f * (vals[vs, s] != 0)
                         for s in range(n_streams):
                             v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
                             vals[base + e, s] = v
@@ -139,19 +138,8 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                 for e in range(m):
                     src = arg_slot[a0] + e * arg_step[a0]
                     for s in range(n_streams):
-                        if trunc:   # toward zero, as C integer division, then the offset
-                            num = vals[src, s] * ta
-                            idx = abs(num) // tc
-                            if num < 0:
-                                idx = -idx
-                            idx -= tb
-                        else:
-                            idx = (vals[src, s] * ta - tb) // tc
-                        if idx < 0:
-                            idx = 0
-                        elif idx > tsize - 1:
-                            idx = tsize - 1
-                        vals[base + e, s] = ints[p + idx]
+                        vals[base + e, s] = ints[p + table_index(vals[src, s], ta, tb, tc, trunc,
+                                                                 tsize)]
             elif o == OP_COPY:
                 for e in range(m):
                     k = a0 + e
@@ -161,20 +149,15 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         v, f = requantise(vals[src, s], rs, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
                         ovf += f * (vals[vs, s] != 0)
-            elif rare_ops is None:
-                pass
+            elif rare_ops is None:   # the program has no rare op (Simulator): none is known
+                raise InternalError("unknown opcode in the program (a bug in lstm_hw, please "
+                                    "report it)")
             elif o == OP_PWL:
                 nk, x_shift, c_shift = aux[i, 0], aux[i, 1], aux[i, 2]
                 for e in range(m):
                     src = arg_slot[a0] + e * arg_step[a0]
                     for s in range(n_streams):
-                        x = vals[src, s]
-                        seg = 0
-                        while seg < nk and x >= ints[p + seg]:
-                            seg += 1
-                        slope = ints[p + nk + seg]
-                        icpt = ints[p + 2 * nk + 1 + seg]
-                        v, f = requantise(((slope * x) << x_shift) + (icpt << c_shift),
+                        v, f = requantise(pwl_exact(vals[src, s], ints, p, nk, x_shift, c_shift),
                                           sh, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
                         ovf += f * (vals[vs, s] != 0)
@@ -183,13 +166,7 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                 for e in range(m):
                     src = arg_slot[a0] + e * arg_step[a0]
                     for s in range(n_streams):
-                        x = math.ldexp(float(vals[src, s]), -in_frac)
-                        if o == OP_EXACT_TANH:
-                            y = math.tanh(x)
-                        elif x < -700.0:
-                            y = 0.0
-                        else:
-                            y = 1.0 / (1.0 + math.exp(-x))
+                        y = exact_activation(vals[src, s], in_frac, o == OP_EXACT_TANH)
                         v, f = quantise_float(y, out_frac, qq, oo, w, sg, nb)
                         vals[base + e, s] = v
                         ovf += f * (vals[vs, s] != 0)
@@ -199,16 +176,14 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                 for e in range(m):
                     ss = sel_slot + e * sel_step
                     for s in range(n_streams):
-                        sv = vals[ss, s]
-                        k = (sv >> sel_frac) if sel_frac >= 0 else (sv << -sel_frac)
-                        if k < 0:
-                            k = 0
-                        elif k > n_in - 1:
-                            k = n_in - 1
+                        k = mux_index(vals[ss, s], sel_frac, n_in)
                         src = arg_slot[a0 + k] + e * arg_step[a0 + k]
                         v, f = requantise(vals[src, s], arg_shift[a0 + k], qq, oo, w, sg, nb)
                         vals[base + e, s] = v
                         ovf += f * (vals[vs, s] != 0)
+            else:
+                raise InternalError("unknown opcode in the program (a bug in lstm_hw, please "
+                                    "report it)")
             overflow[i] += ovf
 
         for k in range(record.shape[0]):
@@ -265,7 +240,6 @@ def fold_edge(i, state, start, n_cycles, per_cycle, op, out, size, q, shift, arg
     accum = op[i] == OP_DOT_ACC
     aq, ao, aw, asg, anb = aux[i, 0], aux[i, 1], aux[i, 2], aux[i, 3], aux[i, 4]
     ovf = 0
-    no_shift = np.int64(0)
     for s in range(vals.shape[1]):
         if vals[start, s] != 0:
             for j in range(n):
@@ -283,14 +257,13 @@ def fold_edge(i, state, start, n_cycles, per_cycle, op, out, size, q, shift, arg
         for k in range(c * per_cycle, last):
             e = k // n
             j = k - e * n
-            prod = ints[p + k] * vals[buf + j, s]
             if accum:
-                cast, f1 = requantise(prod, arg_shift[a0 + j], aq, ao, aw, asg, anb)
-                total, f2 = requantise(vals[acc + e, s] + cast, no_shift, aq, ao, aw, asg, anb)
+                total, f = accumulate(vals[acc + e, s], vals[buf + j, s], ints[p + k],
+                                      arg_shift[a0 + j], aq, ao, aw, asg, anb)
                 vals[acc + e, s] = total
-                ovf += f1 + f2
+                ovf += f
             else:
-                vals[acc + e, s] += prod << arg_shift[a0 + j]
+                vals[acc + e, s] += (ints[p + k] * vals[buf + j, s]) << arg_shift[a0 + j]
         vals[cnt, s] = c + 1
         if c + 1 == n_cycles:
             for e in range(m):

@@ -227,10 +227,7 @@ class Simulator:
         if engine == "compiled":
             module = self.compiled()
             run = module.run_one if vals.shape[1] == 1 else module.run
-            trace, overflow = run(
-                vals, cycle_inputs, record, p.ints, p.arg_slot, p.arg_step, p.arg_shift, p.op,
-                p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux, p.reg_size,
-                p.fold_state, p.fold_start, p.fold_t, p.fold_k)
+            trace, overflow = run(vals, cycle_inputs, record, *p.compiled_args())
         else:
             trace, overflow = self._interpret(vals, cycle_inputs, record)
         return trace, self._overflow_counts(overflow)
@@ -239,13 +236,7 @@ class Simulator:
         p = self.program
         # None where the program has none: the kernel is then compiled without that code
         rare_ops = p.op if np.isin(p.op[:p.n_comb], RARE_OPS).any() else None
-        fold_t = p.fold_t if len(p.fold_t) else None
-        return run_program(
-            p.n_comb, p.valid, p.op, p.out, p.size, p.q, p.shift, p.arg0, p.arg1, p.par, p.aux,
-            p.arg_slot, p.arg_step, p.arg_shift, p.arg_sign, p.ints, p.reg_out, p.reg_in,
-            p.reg_size, p.reg_q, p.reg_shift, p.reg_plain, p.reg_en, p.reg_en_step, p.reg_rst,
-            p.reg_rst_step, p.reg_init, p.fold_state, p.fold_start, fold_t, p.fold_k,
-            p.in_slots, vals, cycle_inputs, record, rare_ops)
+        return run_program(*p.kernel_args(), vals, cycle_inputs, record, rare_ops)
 
     def _overflow_counts(self, overflow) -> dict[str, int]:
         p = self.program

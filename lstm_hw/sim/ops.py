@@ -1,0 +1,84 @@
+"""Each op's fixed-point meaning on one element, written once for both engines.
+
+The interpreter (kernel.py) calls these with values it reads from the Program's arrays; the
+compiled backend (codegen.py) writes calls to them with the Program's integers as literals, and
+LLVM inlines them there and folds the constants. The meaning they implement is in the cell table
+(compile/cells.py); the exact reference they are tested against is sim/oracle.py. Quantisation
+itself is fixed.requantise / quantise_float.
+
+Program layouts they read (compile/schedule.py writes them): a table's entries at ``par``; a pwl's
+knots at ``par``, its slopes and intercepts (one more than the knots) after them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..compile.cells import libm_sigmoid
+from ..fixed import requantise_call as requantise
+
+# exp and tanh as the C library computes them (tables and pwl knots are built with the same
+# functions, in compile/cells.py)
+sigmoid_float = njit(cache=True, nogil=True)(libm_sigmoid)
+
+
+@njit(cache=True, nogil=True)
+def table_index(x, a, b, c, trunc, size):
+    """The entry an activation table reads for input raw x: (x * a - b) // c ('floor'), or
+    x * a / c truncated toward zero, as C's integer division, then - b ('trunc'); clamped."""
+    if trunc:
+        num = x * a
+        idx = abs(num) // c
+        if num < 0:
+            idx = -idx
+        idx -= b
+    else:
+        idx = (x * a - b) // c
+    if idx < 0:
+        idx = 0
+    elif idx > size - 1:
+        idx = size - 1
+    return idx
+
+
+@njit(cache=True, nogil=True)
+def pwl_exact(x, ints, knots, n_knots, x_shift, c_shift):
+    """A pwl activation's exact value for input raw x: the segment is the number of knots <= x,
+    its slope * x + intercept aligned to the step's intermediate."""
+    seg = 0
+    while seg < n_knots and x >= ints[knots + seg]:
+        seg += 1
+    slope = ints[knots + n_knots + seg]
+    icpt = ints[knots + 2 * n_knots + 1 + seg]
+    return ((slope * x) << x_shift) + (icpt << c_shift)
+
+
+@njit(cache=True, nogil=True)
+def exact_activation(x, in_frac, tanh):
+    """The true sigmoid (or tanh) of raw x with in_frac fractional bits, in float64."""
+    v = math.ldexp(float(x), -in_frac)
+    if tanh:
+        return math.tanh(v)
+    return sigmoid_float(v)
+
+
+@njit(cache=True, nogil=True)
+def mux_index(sel, sel_frac, n_in):
+    """The operand a mux passes for select raw sel: floor(sel), clamped to the operands."""
+    k = (sel >> sel_frac) if sel_frac >= 0 else (sel << -sel_frac)
+    if k < 0:
+        return 0
+    if k > n_in - 1:
+        return n_in - 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def accumulate(acc, x, weight, shift, aq, ao, aw, asg, anb):
+    """One term of a dot with an accum format (hls4ml's accum_t): the product cast into accum,
+    then the partial sum cast into accum. Returns (the new sum, overflows 0..2)."""
+    prod, f1 = requantise(weight * x, shift, aq, ao, aw, asg, anb)
+    total, f2 = requantise(acc + prod, np.int64(0), aq, ao, aw, asg, anb)
+    return total, f1 + f2
