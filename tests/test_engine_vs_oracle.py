@@ -1,8 +1,13 @@
-"""The engines against the slow exact oracle (tests/oracle_sim.py), bit for bit.
+"""The engines against the slow exact oracle (lstm_hw/sim/oracle.py), bit for bit.
+
+Every property runs on each engine of ENGINES, named explicitly (never "auto"): a new engine is
+one more entry there. The compiled backend's code runs as plain Python (njit as identity) for
+most examples and is compiled by numba for one example in NATIVE_EVERY (its compile takes
+seconds).
 
 (a) random valid netlists (every op, random formats, register feedback) and random inputs: every
     signal's raw value in every cycle, and the overflow counts, equal the oracle's (also run in
-    two chunks; and on the compiled backend for a few larger netlists);
+    two chunks; and for a few larger netlists, compiled);
 (b) batch invariance: one stream alone and the same stream inside a batch of 1,000 give the same
     bits;
 (c) the lecture's memory cell under several --precision settings, on the lecture's sequence and
@@ -33,9 +38,10 @@ from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 
 import lstm_hw
+from lstm_hw.sim import codegen
 from lstm_hw.sim import simulator as simulator_module
 from lstm_hw.tasks import memory
-from oracle_sim import Oracle, check_constants, own_quantise, quantise
+from lstm_hw.sim.oracle import Oracle, check_constants, own_quantise, quantise
 
 Q_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF",
            "AP_RND_CONV")
@@ -50,6 +56,21 @@ HUNT = int(os.environ.get("LSTM_HW_EXAMPLES", "0"))
 PHASES = tuple(p for p in Phase if p != Phase.shrink or os.environ.get("LSTM_HW_SHRINK"))
 SETTINGS = settings(database=None, deadline=None, phases=PHASES, derandomize=not HUNT,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+ENGINES = ["interpreter", "compiled"]
+NATIVE_EVERY = 40     # compiled engine: one example in this many compiled by numba
+_runs = Counter()     # examples run per (test, engine), to pick the ones compiled natively
+
+
+def simulator(circuit, engine: str, test: str, native: bool = False, **kw):
+    """A Simulator on ``engine``; the compiled engine's generated code runs as plain Python
+    except for every NATIVE_EVERY-th example of ``test`` (or when ``native``)."""
+    sim = lstm_hw.Simulator(circuit, engine, **kw)
+    _runs[test, engine] += 1
+    if engine == "compiled" and not native and _runs[test, engine] % NATIVE_EVERY != 1:
+        sim._compiled = codegen.load_python(codegen.generate_source(sim.program))
+    return sim
 
 
 def examples(n: int) -> settings:
@@ -245,6 +266,23 @@ class _Builder:
         self.add(name, {"op": "mux", "in": ins, "sel": sel, "format": self.fmt(0.3)}, s,
                  ins + [sel])
 
+    def make_min(self, name):
+        self.make_add(name, "min")
+
+    def make_max(self, name):
+        self.make_add(name, "max")
+
+    def make_clip(self, name):
+        """lo and hi drawn on the grid of the clip's own format, inside its range."""
+        x = self.pick()
+        fmt_text = self.draw(format_texts())
+        fmt = lstm_hw.parse_format(fmt_text)
+        lo, hi = sorted(self.draw(st.integers(fmt.lo, fmt.hi)) for _ in range(2))
+        value = [float(Fraction(r, 2 ** fmt.frac) if fmt.frac >= 0 else r * 2 ** -fmt.frac)
+                 for r in (lo, hi)]
+        self.add(name, {"op": "clip", "in": x, "lo": value[0], "hi": value[1],
+                        "format": fmt_text}, self.size[x], [x])
+
     def make_activation(self, name, func):
         x = self.pick()
         block = {"op": func, "in": x, "format": self.fmt(0.8)}
@@ -370,7 +408,7 @@ class _Builder:
             if init is not None:
                 self.feature("reg.init")
         ops = ["const", "dot", "add", "sub", "mul", "sigmoid", "tanh", "identity", "cast",
-               "concat", "slice", "mux"]
+               "concat", "slice", "mux", "min", "max", "clip"]
         for _ in range(draw(st.integers(*self.n_blocks))):
             getattr(self, f"make_{draw(st.sampled_from(ops))}")(self.new_name())
         # close the register loops: r0 reads something that reads r0
@@ -512,38 +550,40 @@ def check_elaborated_tables(circuit, spec: Spec) -> None:
 # ---------------------------------------------------------------------------------------------
 # (a) random netlists, every signal, every cycle
 
-@examples(400)
+@pytest.mark.parametrize("engine", ENGINES)
+@examples(200)
 @given(spec=netlists(), data=st.data())
-def test_random_netlists_match_oracle(spec, data):
+def test_random_netlists_match_oracle(engine, spec, data):
     circuit = load_or_reject(spec)
     assert check_constants(circuit) == []
     check_elaborated_tables(circuit, spec)
     n_streams, n_steps = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 8))
     raw = draw_inputs(data, circuit, n_streams, n_steps)
-    trace = lstm_hw.Simulator(circuit).run(to_floats(circuit, raw), record="all")
+    sim = simulator(circuit, engine, "random")
+    trace = sim.run(to_floats(circuit, raw), record="all")
     want = Oracle(circuit).run(raw)
     assert_same(circuit, trace, want)
     assert trace.overflow == want.overflow
     # the same run in two chunks, the state carried across
     cut = data.draw(st.integers(0, n_steps))
-    sim = lstm_hw.Simulator(circuit, "interpreter")
     parts = list(sim.stream([raw[:, :cut], raw[:, cut:]], record="all"))
     assert np.array_equal(np.concatenate([p.data for p in parts], axis=1), trace.data)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @examples(5)
 @given(spec=netlists(blocks=(8, 12)), data=st.data())
-def test_compiled_engine_matches_oracle(spec, data):
-    """The compiled backend (code generated per netlist). Its numba compile takes seconds per
+def test_larger_netlists_match_oracle(engine, spec, data):
+    """Larger netlists, compiled natively. The compiled backend's numba compile takes seconds per
     netlist the first time, then its cache (by the hash of the source) makes it quick."""
     circuit = load_or_reject(spec)
     raw = draw_inputs(data, circuit, data.draw(st.integers(2, 3)), data.draw(st.integers(1, 8)))
-    sim = lstm_hw.Simulator(circuit, "compiled")
+    sim = simulator(circuit, engine, "larger", native=True)
     trace = sim.run(raw, record="all", raw_inputs=True)
     want = Oracle(circuit).run(raw)
     assert_same(circuit, trace, want)
     assert trace.overflow == want.overflow
-    # each stream alone goes through the one-stream function (run_one)
+    # each stream alone (the compiled backend's one-stream function, run_one)
     for s in range(raw.shape[0]):
         alone = sim.run(raw[s:s + 1], record="all", raw_inputs=True)
         assert np.array_equal(alone.data, trace.data[s:s + 1])
@@ -572,7 +612,7 @@ def test_generator_elaborates_and_covers_every_op():
     collect()
     assert counts["headroom"] <= 0.2 * counts["drawn"], counts
     want = {"const", "dot", "add", "sub", "mul", "sigmoid", "tanh", "identity", "cast", "reg",
-            "concat", "slice", "mux", "dot.accum", "dot.weight_format", "dot.bias_format",
+            "concat", "slice", "mux", "min", "max", "clip", "dot.accum", "dot.weight_format", "dot.bias_format",
             "reg.init", "reg.enable", "reg.reset", "table.index.floor", "table.index.trunc",
             "table.entries.nearest", "table.entries.floor", "ap_fixed", "ap_ufixed",
             *[f"{f}.{i}" for f in ("sigmoid", "tanh") for i in ("table", "pwl_points",
@@ -589,9 +629,10 @@ def _formats_in(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # (b) batch invariance
 
-@examples(20)
+@pytest.mark.parametrize("engine", ENGINES)
+@examples(10)
 @given(spec=netlists(), data=st.data())
-def test_stream_alone_equals_stream_in_batch(spec, data):
+def test_stream_alone_equals_stream_in_batch(engine, spec, data):
     circuit = load_or_reject(spec)
     n_steps = 12
     raw = draw_inputs(data, circuit, 1, n_steps)
@@ -606,16 +647,18 @@ def test_stream_alone_equals_stream_in_batch(spec, data):
             batch[:, :, col] = rng.integers(lo, hi + 1, (1000, n_steps))
             col += 1
     batch[where] = raw[0]
-    sim = lstm_hw.Simulator(circuit, threads=1)
+    sim = simulator(circuit, engine, "batch", threads=1)
     alone = sim.run(to_floats(circuit, raw), record="all")
     many = sim.run(to_floats(circuit, batch), record="all")
     assert np.array_equal(alone.data[0], many.data[where])
     # the batch split over two threads (whatever the work, for the test) and put back together
-    with mock.patch.object(simulator_module, "PARALLEL_MIN_WORK", 0):
-        split = lstm_hw.Simulator(circuit, threads=2).run(batch, record="all", raw_inputs=True)
+    with mock.patch.object(simulator_module, "PARALLEL_MIN_WORK", 0), \
+            mock.patch.object(simulator_module, "PARALLEL_MIN_COMPILED_WORK", 0):
+        split = simulator(circuit, engine, "batch", threads=2).run(batch, record="all",
+                                                                   raw_inputs=True)
     assert np.array_equal(split.data, many.data)
     assert split.overflow == many.overflow
-    raw_alone = lstm_hw.Simulator(circuit).run(raw, record="all", raw_inputs=True)
+    raw_alone = sim.run(raw, record="all", raw_inputs=True)
     assert np.array_equal(raw_alone.data, alone.data)
     # and both equal the oracle (on the one stream)
     assert_same(circuit, alone, Oracle(circuit).run(raw))
@@ -637,15 +680,16 @@ PRECISIONS = {
 }
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", list(PRECISIONS))
-def test_memory_cell_matches_oracle(name):
+def test_memory_cell_matches_oracle(name, engine):
     circuit = lstm_hw.load(ROOT / "netlists" / "memory_cell.yaml", precision=PRECISIONS[name])
     assert check_constants(circuit) == []
     seqs = memory.generate(20, 40, seed=7)
     lecture = np.zeros((1, 40, 3))
     lecture[0, :len(memory.LECTURE_INPUTS)] = memory.LECTURE_INPUTS
     inputs = np.concatenate([lecture, seqs])
-    sim = lstm_hw.Simulator(circuit)
+    sim = simulator(circuit, engine, "memory cell")
     trace = sim.run(inputs, record="all")
     fmts = [circuit.cells[c].fmt for c in circuit.inputs]
     raw = np.array([[[quantise(Fraction(v), f)[0] for v, f in zip(row, fmts)] for row in seq]
@@ -661,13 +705,14 @@ def test_memory_cell_matches_oracle(name):
 # ---------------------------------------------------------------------------------------------
 # (d) timed hardware: the same values per time step
 
+@pytest.mark.parametrize("engine", ENGINES)
 @examples(200)
 @given(spec=netlists(timed=True), data=st.data())
-def test_timed_netlists_match_oracle(spec, data):
+def test_timed_netlists_match_oracle(engine, spec, data):
     """Pipelined and folded hardware: the cycles change, a time step's values do not."""
     circuit = load_or_reject(spec)
     raw = draw_inputs(data, circuit, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 8)))
-    sim = lstm_hw.Simulator(circuit, "interpreter")
+    sim = simulator(circuit, engine, "timed")
     note(f"ii {sim.timing.ii}, finish {sim.timing.finish}")
     trace = sim.run(raw, record="all", raw_inputs=True)
     want = Oracle(circuit).run(raw)

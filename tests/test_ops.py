@@ -70,3 +70,35 @@ def test_engines_take_the_program_arrays_in_one_order(program):
                 if ln.startswith("def run("))
     assert head == f"def run(vals, inputs, record, {', '.join(COMPILED_ARGS)}):"
     assert len(program.kernel_args()) == len(KERNEL_ARGS)
+
+
+def test_hard_sigmoid_example_runs_as_the_exact_arithmetic_says(tmp_path):
+    """netlists/hard_sigmoid.yaml through the real CLI on both engines: y = clip(0.2 x + 0.5,
+    0, 1) with 0.2 in its weight format, each result rounded into its format."""
+    from fractions import Fraction
+
+    from cli_helpers import run_cli
+
+    from lstm_hw.sim.oracle import own_quantise
+
+    xs = ["-3", "-2.5", "-2.498046875", "-1", "0", "0.3", "1", "2.4", "2.5", "7", "31.5"]
+    data = tmp_path / "x.csv"
+    data.write_text("x\n" + "\n".join(xs) + "\n")
+    weight = Fraction(own_quantise(Fraction(1, 5), 16, 1, True, "AP_RND", "AP_WRAP", 0)[0],
+                      2 ** 15)
+    want = []
+    for x in xs:
+        z = own_quantise(weight * Fraction(x) + Fraction(1, 2), 16, 6, True, "AP_RND",
+                         "AP_SAT", 0)[0]
+        clipped = min(max(Fraction(z, 2 ** 10), Fraction(0)), Fraction(1))
+        y = own_quantise(clipped, 10, 1, False, "AP_RND", "AP_SAT", 0)[0]
+        want.append(Fraction(y, 2 ** 9))
+    outputs = []
+    for engine in ("interpreter", "compiled"):
+        proc = run_cli("run", ROOT / "netlists" / "hard_sigmoid.yaml", "-i", data,
+                       "--engine", engine)
+        assert proc.returncode == 0, proc.stderr
+        rows = [line.split(",") for line in proc.stdout.splitlines()[1:]]
+        outputs.append([Fraction(r[1]) for r in rows])
+    assert outputs[0] == outputs[1] == want
+    assert want[0] == 0 and want[-1] == 1 and 0 < want[5] < 1

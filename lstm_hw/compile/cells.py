@@ -24,8 +24,13 @@ that meaning in float64 without quantisation: the float reference.
 | slice     | in (concatenated)    | start, stop, step / index                    | in[start:stop:step]   |
 | mux       | in (2 or more)       | sel (a signal)                               | in[floor(sel)],       |
 |           |                      |                                              | clamped to the ends   |
+| min       | in (2 or more)       | -                                            | smallest, broadcasting|
+| max       | in (2 or more)       | -                                            | largest, broadcasting |
+| clip      | in (1)               | lo, hi (numbers, in the result's format)     | min(max(in, lo), hi)  |
 
-Structural ops (reg, concat, slice, mux) keep their operand's format unless one is set for them.
+``min``/``max`` compare the operands' exact values; ``clip`` compares its operand exactly with
+``lo`` and ``hi`` as quantised into the cell's format (they must fit it, lo <= hi), so its result
+never overflows. Structural ops (reg, concat, slice, mux) keep their operand's format unless one is set for them.
 
 Timing (compile/timing.py): every combinational op takes ``latency: N``, N pipeline register
 stages on its output; a ``dot`` takes ``multipliers: K`` (or hls4ml's ``reuse: R``, K =
@@ -73,6 +78,9 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
            doc="selects elements"),
     OpSpec("mux", 2, None, ("sel",), elementwise=True, structural=True,
            doc="selects one operand by the value of sel"),
+    OpSpec("min", 2, None, (), elementwise=True, doc="elementwise minimum"),
+    OpSpec("max", 2, None, (), elementwise=True, doc="elementwise maximum"),
+    OpSpec("clip", 1, 1, ("lo", "hi"), ("lo", "hi"), doc="clamped to [lo, hi]"),
 ]}
 ALIASES = {"cast": "identity"}
 TIMING_PARAMS = ("latency",)
@@ -120,6 +128,14 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
         return np.concatenate(args, axis=1)
     if op == "slice":
         return np.concatenate(args, axis=1)[:, cell.params["index"]]
+    if op in ("min", "max"):
+        pick = np.minimum if op == "min" else np.maximum
+        out = args[0]
+        for a in args[1:]:
+            out = pick(out, a)
+        return out
+    if op == "clip":
+        return np.minimum(np.maximum(args[0], cell.params["lo"]), cell.params["hi"])
     if op == "mux":
         sel = np.clip(np.floor(ctrl["sel"]), 0, len(args) - 1).astype(np.int64)
         stacked = np.stack(np.broadcast_arrays(*args), axis=0)      # [operand, stream, elem]
@@ -188,7 +204,8 @@ def cost(cell, cells) -> dict[str, float]:
       ``accum`` format or, without one, the exact sum (max integer bits + max fractional bits of
       the products + ceil(log2 t) growth bits; a product by a constant m * 2**e, m odd, has the
       input's integer bits + ceil(log2 m) + e and its fractional bits + max(-e, 0)); ``add``/``sub`` of n operands: n - 1 adders as
-      wide as their exact sum.
+      wide as their exact sum; ``min``/``max`` of n operands: n - 1 comparators (adders) and
+      n - 1 muxes as wide as the aligned operands; ``clip``: two of each.
     - ``logic_bits``: quantising the exact result into the cell's format, per bit of the format:
       rounding (every mode but AP_TRN) when fractional bits are dropped, saturation (every mode
       but AP_WRAP) when integer bits are dropped; a ``mux`` of n operands, n - 1 bits per bit.
@@ -261,6 +278,16 @@ def cost(cell, cells) -> dict[str, float]:
         exact = (i_bits, f_bits)
     elif op == "identity":
         exact = (max(f.integer for f in arg_fmts), max(f.frac for f in arg_fmts))
+    elif op in ("min", "max"):   # a comparator (a subtractor) and a mux per extra operand
+        exact = (max(f.integer for f in arg_fmts), max(f.frac for f in arg_fmts))
+        c["adder_bits"] += n * (len(arg_fmts) - 1) * sum(exact)
+        c["logic_bits"] += n * (len(arg_fmts) - 1) * sum(exact)
+    elif op == "clip":           # two comparators and two muxes; the result always fits
+        x_fmt = arg_fmts[0]
+        compared = max(x_fmt.integer, fmt.integer) + max(x_fmt.frac, fmt.frac)
+        c["adder_bits"] += 2 * n * compared
+        c["logic_bits"] += 2 * n * compared
+        exact = (fmt.integer, max(x_fmt.frac, fmt.frac))
     elif op == "mux":
         c["logic_bits"] += n * fmt.width * (len(arg_fmts) - 1)
     elif op == "reg":

@@ -80,6 +80,8 @@ def work_frac(cell: Cell, cells: list[Cell]) -> int:
         return cell.params["pwl"].coef_fmt.frac + max(fr[0], 0)
     if cell.op in ("sigmoid", "tanh"):
         return cell.fmt.frac
+    if cell.op == "clip":   # compared with lo and hi, which are in the cell's format
+        return max(fr[0], cell.fmt.frac)
     return max(fr, default=cell.fmt.frac)
 
 
@@ -98,6 +100,10 @@ def _bound(cell: Cell, cells: list[Cell]) -> tuple[int, str]:
     if cell.op in ("add", "sub"):
         wf = work_frac(cell, cells)
         return sum(m << (wf - f) for m, f in zip(mags, fr)), "the aligned sum"
+    if cell.op in ("min", "max", "clip"):
+        wf = work_frac(cell, cells)
+        limits = [cell.fmt.max_abs_raw() << (wf - cell.fmt.frac)] if cell.op == "clip" else []
+        return max([m << (wf - f) for m, f in zip(mags, fr)] + limits), "the aligned operand"
     if cell.op == "mul":
         prod = 1
         for m in mags:

@@ -97,6 +97,8 @@ def _param_summary(c: Cell, cells: list[Cell]) -> str:
         text = f" impl={p['impl']}"
     elif c.op == "slice":
         text = f" index={[int(k) for k in p['index']]}"
+    elif c.op == "clip":
+        text = f" lo={[float(v) for v in p['lo']]} hi={[float(v) for v in p['hi']]}"
     if p.get("latency"):
         text += f" latency={p['latency']}"
     if p.get("fold_cycles"):   # set by timing.expand: the folded dot's state machine

@@ -547,6 +547,26 @@ class _Elaborator:
         if init is not None:
             cell.params.update(init=init, init_raw=quantise_floats(init, cell.fmt)[0])
 
+    def params_clip(self, cell: Cell, block: Block) -> None:
+        """lo and hi as written (the float reference) and quantised into the cell's format."""
+        lo = self.numbers(block, "lo", (cell.size,))
+        hi = self.numbers(block, "hi", (cell.size,))
+        if lo is None or hi is None:
+            return
+        (lo_raw, lo_over), (hi_raw, hi_over) = (quantise_floats(v, cell.fmt) for v in (lo, hi))
+        fmt = cell.fmt
+        for key, over in (("lo", lo_over), ("hi", hi_over)):
+            if over.any():
+                self.diag.error(block.loc_of(key), f"block '{cell.name}': '{key}' does not fit "
+                                f"its format {fmt} [{fmt.to_float(fmt.lo):g}, "
+                                f"{fmt.to_float(fmt.hi):g}]")
+                return
+        if (lo_raw > hi_raw).any():
+            self.diag.error(block.loc_of("lo"), f"block '{cell.name}': 'lo' is above 'hi' (in "
+                            f"its format {fmt})")
+            return
+        cell.params.update(lo=lo, hi=hi, lo_raw=lo_raw, hi_raw=hi_raw)
+
     def params_slice(self, cell: Cell, block: Block) -> None:
         n = sum(self.cells[a].size for a in cell.args)
         cell.params["index"] = np.array(self.slice_index(block, n), dtype=np.int64)

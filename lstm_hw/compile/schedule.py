@@ -43,10 +43,11 @@ from .checks import element_fracs, work_frac
 from .circuit import Circuit
 
 OP_DOT, OP_DOT_ACC, OP_ADD, OP_MUL, OP_TABLE, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, \
-    OP_COPY, OP_MUX = range(1, 11)
+    OP_COPY, OP_MUX, OP_MIN, OP_MAX, OP_CLIP = range(1, 14)
 OP_NAMES = {OP_DOT: "dot", OP_DOT_ACC: "dot_accum", OP_ADD: "add", OP_MUL: "mul",
             OP_TABLE: "table", OP_PWL: "pwl", OP_EXACT_SIGMOID: "exact_sigmoid",
-            OP_EXACT_TANH: "exact_tanh", OP_COPY: "copy", OP_MUX: "mux"}
+            OP_EXACT_TANH: "exact_tanh", OP_COPY: "copy", OP_MUX: "mux", OP_MIN: "min",
+            OP_MAX: "max", OP_CLIP: "clip"}
 NO_SLOT = -1
 # aux columns (AUX_COLUMNS of them) by opcode: OP_DOT_ACC the accum format's codes from
 # AUX_ACCUM; OP_TABLE a, b, c, trunc, size (ops.table_index); OP_PWL knots, x shift, constant
@@ -243,6 +244,20 @@ class _Lowering:
         aux[:2] = [cells[c.args[0]].fmt.frac, c.fmt.frac]
         return (OP_EXACT_SIGMOID if c.op == "sigmoid" else OP_EXACT_TANH), 0, aux
 
+    def extreme(self, c, wf):
+        """min, max: the operands aligned to the finest of them, compared exactly."""
+        for a in c.args:
+            self.operand(a, wf - self.cells[a].fmt.frac)
+        return (OP_MIN if c.op == "min" else OP_MAX), wf - c.fmt.frac, [0] * AUX_COLUMNS
+
+    def clip(self, c, wf):
+        """The operand aligned to wf, clamped to lo (ints[par + e]) and hi (ints[par + m + e])
+        aligned alike."""
+        self.operand(c.args[0], wf - self.cells[c.args[0]].fmt.frac)
+        for key in ("lo_raw", "hi_raw"):
+            self.ints.extend(int(v) << (wf - c.fmt.frac) for v in c.params[key])
+        return OP_CLIP, wf - c.fmt.frac, [0] * AUX_COLUMNS
+
     def mux(self, c, wf):
         for a in c.args:
             self.operand(a, self.cells[a].fmt.frac - c.fmt.frac)
@@ -265,7 +280,8 @@ class _Lowering:
 LOWER_OP = {"dot": _Lowering.dot, "add": _Lowering.add, "sub": _Lowering.add,
             "mul": _Lowering.mul, "sigmoid": _Lowering.activation, "tanh": _Lowering.activation,
             "mux": _Lowering.mux, "identity": _Lowering.copy, "concat": _Lowering.copy,
-            "slice": _Lowering.copy}
+            "slice": _Lowering.copy, "min": _Lowering.extreme, "max": _Lowering.extreme,
+            "clip": _Lowering.clip}
 
 
 def lower(circuit: Circuit) -> Program:
@@ -386,7 +402,7 @@ def verify_program(p: Program, circuit: Circuit) -> None:
             slots(int(p.arg_slot[k]), span, f"{where} operand {k}")
         n_in = a1 - a0
         used = {OP_DOT: m * n_in + m, OP_DOT_ACC: m * n_in + m, OP_TABLE: int(p.aux[i, 4]),
-                OP_PWL: 3 * int(p.aux[i, 0]) + 2}.get(o, 0)
+                OP_PWL: 3 * int(p.aux[i, 0]) + 2, OP_CLIP: 2 * m}.get(o, 0)
         need(0 <= par and par + used <= n_ints, f"{where}: constants {par}..{par + used} "
              f"outside 0..{n_ints}")
         if o == OP_MUX:

@@ -21,11 +21,12 @@ import os
 import sys
 import tempfile
 import threading
+import types
 from pathlib import Path
 
-from ..compile.schedule import (COMPILED_ARGS, OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC,
-                                OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE,
-                                Program)
+from ..compile.schedule import (COMPILED_ARGS, OP_ADD, OP_CLIP, OP_COPY, OP_DOT, OP_DOT_ACC,
+                                OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MAX, OP_MIN, OP_MUL, OP_MUX,
+                                OP_PWL, OP_TABLE, Program)
 from ..diagnostics import InternalError
 
 CACHE_ENV = "LSTM_HW_CACHE_DIR"
@@ -143,8 +144,8 @@ def generate_source(p: Program) -> str:
             "import numpy as np", "from numba import njit",
             "from lstm_hw.fixed import quantise_float, requantise, requantise_call",
             "from lstm_hw.sim.kernel import fold_edge",
-            "from lstm_hw.sim.ops import (accumulate, exact_activation, mux_index, pwl_exact, "
-            "table_index)"]
+            "from lstm_hw.sim.ops import (accumulate, clamp, exact_activation, extreme, mux_index, "
+            "pwl_exact, table_index)"]
     # One small function per format and shift: numba inlines requantise into each once, and
     # LLVM inlines these (a few instructions, once constant) where they are called. Inlining
     # requantise itself at every call took numba a minute for the 2-layer, 128-unit network.
@@ -349,6 +350,20 @@ def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
                 w(f"r, f = requantise_call(vals[src, s], arg_shift[{a0} + k], {codes})")
                 w.store(base, "e", "r")
                 _count(w, vs, one_slot)
+    elif o in (OP_MIN, OP_MAX):
+        with elements():
+            with w.block(STREAM_LOOP):
+                w(f"v = {w.ref(*_operand(p, a0))} << {_i(p.arg_shift[a0])}")
+                for k in range(a0 + 1, a1):
+                    w(f"v = extreme(v, {w.ref(*_operand(p, k))} << {_i(p.arg_shift[k])}, "
+                      f"{o == OP_MAX})")
+                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
+    elif o == OP_CLIP:
+        with elements():
+            with w.block(STREAM_LOOP):
+                w(f"v = clamp({w.ref(*_operand(p, a0))} << {_i(p.arg_shift[a0])}, "
+                  f"ints[{par} + e], ints[{par + m} + e])")
+                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
     else:
         raise InternalError(f"no code for opcode {o} (a bug in lstm_hw, please report it)")
 
@@ -497,3 +512,16 @@ def load_module(source: str):
         spec.loader.exec_module(module)
         sys.modules[name] = module
         return module
+
+
+def load_python(source: str):
+    """The generated module run as plain Python (``njit`` an identity decorator): the same
+    code, slow, without numba's compile. The tests run most of their examples this way and
+    compile a sample."""
+    plain = source.replace("from numba import njit",
+                           "def njit(*args, **kwargs):\n    return lambda f: f", 1)
+    if plain == source:
+        raise InternalError("the generated module does not import njit as expected")
+    module = types.ModuleType("lstm_hw_gen_python")
+    exec(compile(plain, "<lstm_hw generated, plain Python>", "exec"), module.__dict__)
+    return module

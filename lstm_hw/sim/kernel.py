@@ -13,14 +13,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..compile.schedule import (OP_ADD, OP_COPY, OP_DOT, OP_DOT_ACC, OP_EXACT_SIGMOID,
-                                OP_EXACT_TANH, OP_MUL, OP_MUX, OP_PWL, OP_TABLE)
+from ..compile.schedule import (OP_ADD, OP_CLIP, OP_COPY, OP_DOT, OP_DOT_ACC,
+                                OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MAX, OP_MIN, OP_MUL, OP_MUX,
+                                OP_PWL, OP_TABLE)
 from ..diagnostics import InternalError
 from ..fixed import quantise_float, requantise_call as requantise
-from .ops import accumulate, exact_activation, mux_index, pwl_exact, table_index
+from .ops import (accumulate, clamp, exact_activation, extreme, mux_index, pwl_exact,
+                  table_index)
 
 
-RARE_OPS = (OP_DOT_ACC, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUX)
+RARE_OPS = (OP_DOT_ACC, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUX, OP_MIN, OP_MAX,
+            OP_CLIP)
 
 
 @njit(cache=True, nogil=True)
@@ -179,6 +182,31 @@ def run_program(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, aux, ar
                         k = mux_index(vals[ss, s], sel_frac, n_in)
                         src = arg_slot[a0 + k] + e * arg_step[a0 + k]
                         v, f = requantise(vals[src, s], arg_shift[a0 + k], qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f * (vals[vs, s] != 0)
+            elif o == OP_MIN or o == OP_MAX:
+                for e in range(m):
+                    src = arg_slot[a0] + e * arg_step[a0]
+                    ls = arg_shift[a0]
+                    for s in range(n_streams):
+                        acc[s] = vals[src, s] << ls
+                    for k in range(a0 + 1, a1):
+                        src = arg_slot[k] + e * arg_step[k]
+                        ls = arg_shift[k]
+                        for s in range(n_streams):
+                            acc[s] = extreme(acc[s], vals[src, s] << ls, o == OP_MAX)
+                    for s in range(n_streams):
+                        v, f = requantise(acc[s], sh, qq, oo, w, sg, nb)
+                        vals[base + e, s] = v
+                        ovf += f * (vals[vs, s] != 0)
+            elif o == OP_CLIP:
+                ls = arg_shift[a0]
+                for e in range(m):
+                    src = arg_slot[a0] + e * arg_step[a0]
+                    lo, hi = ints[p + e], ints[p + m + e]
+                    for s in range(n_streams):
+                        v, f = requantise(clamp(vals[src, s] << ls, lo, hi), sh, qq, oo, w, sg,
+                                          nb)
                         vals[base + e, s] = v
                         ovf += f * (vals[vs, s] != 0)
             else:

@@ -82,3 +82,21 @@ def accumulate(acc, x, weight, shift, aq, ao, aw, asg, anb):
     prod, f1 = requantise(weight * x, shift, aq, ao, aw, asg, anb)
     total, f2 = requantise(acc + prod, np.int64(0), aq, ao, aw, asg, anb)
     return total, f1 + f2
+
+
+@njit(cache=True, nogil=True)
+def extreme(a, b, largest):
+    """min (largest false) or max of two aligned exact values."""
+    if largest:
+        return a if a >= b else b
+    return a if a <= b else b
+
+
+@njit(cache=True, nogil=True)
+def clamp(x, lo, hi):
+    """clip's exact value: x, lo and hi aligned alike, lo <= hi."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
