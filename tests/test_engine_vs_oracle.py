@@ -277,7 +277,8 @@ class _Builder:
         x = self.pick()
         fmt_text = self.draw(format_texts())
         fmt = lstm_hw.parse_format(fmt_text)
-        lo, hi = sorted(self.draw(st.integers(fmt.lo, fmt.hi)) for _ in range(2))
+        least = fmt.lo + (fmt.saturation == "AP_SAT_SYM" and fmt.signed)   # -2^(W-1) saturates
+        lo, hi = sorted(self.draw(st.integers(least, fmt.hi)) for _ in range(2))
         value = [float(Fraction(r, 2 ** fmt.frac) if fmt.frac >= 0 else r * 2 ** -fmt.frac)
                  for r in (lo, hi)]
         self.add(name, {"op": "clip", "in": x, "lo": value[0], "hi": value[1],

@@ -229,7 +229,7 @@ class _Lowering:
         if impl == "table":
             t = p["table"]
             self.ints.extend(int(v) for v in t.entries)
-            aux[:5] = [t.a, t.b, t.c, int(t.trunc), len(t.entries)]   # TABLE_* columns
+            aux[:5] = [t.a, t.b, t.c, int(t.trunc), len(t.entries)]   # see AUX_COLUMNS
             return OP_TABLE, wf - c.fmt.frac, aux
         if impl == "pwl":
             pw = p["pwl"]
