@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compile_netlist, load
+from . import compile_netlist, interrupt, load
 from .diagnostics import UserError
 from .netlist.parse import PARTS
 from .progress import set_quiet
@@ -146,12 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    set_quiet(args.quiet)
+    interrupt.install()
     try:
+        args = build_parser().parse_args(argv)
+        set_quiet(args.quiet)
         return args.func(args)
     except UserError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_status
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt as exc:     # Ctrl-C or SIGTERM: the work is already unwound
+        return interrupt.exit_status(exc)

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .. import interrupt
 from ..diagnostics import UserError
 from ..progress import Progress
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, \
@@ -99,17 +100,24 @@ def run_settings(config: EvalConfig, settings: list[Setting], workers: int | Non
 
 
 def _run_pool(config, items, workers, progress) -> list:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     # fork: the children start with the parent's modules and compiled kernel (no re-import)
-    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     chunks = _chunks(items, workers * 4)
     out = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(evaluate_chunk, config, chunk): len(chunk) for chunk in chunks}
-        for f in as_completed(futures):
-            out += f.result()
-            progress.update(futures[f])
+    pool = ctx.Pool(workers, initializer=interrupt.worker_init)
+    try:
+        for done in pool.imap_unordered(_evaluate_chunk, [(config, c) for c in chunks]):
+            out += done
+            progress.update(len(done))
+        pool.close()
+    finally:
+        pool.terminate()     # on Ctrl-C, an error or the end: no worker outlives the sweep
+        pool.join()
     return out
+
+
+def _evaluate_chunk(task):
+    return evaluate_chunk(*task)
 
 
 def _run_dask(config, items, address, progress) -> list:
