@@ -50,7 +50,7 @@ def start(args, cwd) -> subprocess.Popen:
 def stop_and_check(proc: subprocess.Popen, signum: int, to_group: bool, status: int,
                    limit: float = 2.0) -> str:
     """Send the signal, then assert the exit within ``limit`` seconds, the status, one line
-    and no traceback, and an empty process group afterwards; returns stderr."""
+    saying so (after what the command printed before) and no traceback, and an empty process group afterwards; returns stderr."""
     sent = time.monotonic()
     (os.killpg if to_group else os.kill)(proc.pid, signum)
     try:
@@ -64,7 +64,8 @@ def stop_and_check(proc: subprocess.Popen, signum: int, to_group: bool, status: 
     assert proc.returncode == status, err
     assert "Traceback" not in err + out.decode(errors="replace"), err
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith("\r")]
-    assert len(lines) == 1 and lines[0].startswith("lstm-hw: "), err
+    assert lines and lines[-1].startswith("lstm-hw: "), err      # the one line, last
+    assert sum(line.startswith("lstm-hw: ") for line in lines) == 1, err
     assert wait_for(lambda: not group_members(proc.pid), 0.5), \
         f"processes left: {group_members(proc.pid)}"
     return err
