@@ -70,6 +70,11 @@ def add_explore_parsers(sub) -> None:
                    help="a sweep file (vary:, grid:, settings:) instead of --vary/--grid")
     p.add_argument("--workers", type=_positive, default=None,
                    help="local worker processes (default: one per core)")
+    p.add_argument("--max-settings", type=_positive, default=None, metavar="N",
+                   help="refuse a sweep of more than N settings (default: "
+                        "$LSTM_HW_MAX_SETTINGS, else 10,000)")
+    p.add_argument("--yes", action="store_true",
+                   help="run the sweep however many settings it has")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a dask.distributed cluster, e.g. tcp://host:8786 "
                         "(pip install 'lstm_hw[dask]'); the workers read the netlist by path")
@@ -119,7 +124,8 @@ def cmd_sweep(args) -> int:
     if args.file and (args.vary or args.grid):
         raise SweepError("give --file or --vary/--grid, not both")
     spec = grids.from_file(args.file) if args.file else grids.from_args(args.vary, args.grid)
-    result = run_sweep(spec, _config(args), args.workers, args.scheduler, args.progress)
+    result = run_sweep(spec, _config(args), args.workers, args.scheduler, args.progress,
+                       max_settings=grids.MAX_SETTINGS if args.yes else args.max_settings)
     if args.csv:         # the files first: a closed stdout (| head) must not lose them
         write_csv(result, args.csv)
     if args.json:

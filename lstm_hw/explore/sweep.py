@@ -20,12 +20,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .. import interrupt
+from .. import interrupt, limits
 from ..diagnostics import UserError
 from ..progress import Progress
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, \
     evaluate_chunk, has_task
 from .grid import Expansion, Grid, Setting, check_patterns, expand
+
+
+ANNOUNCE_SECONDS = 10       # a sweep expected to take longer says its size and estimate first
+WORKERS_PER_CORE = 4
 
 
 @dataclass
@@ -146,16 +150,37 @@ def _run_dask(config, items, address, progress) -> list:
 
 
 def run_sweep(grid: Grid, config: EvalConfig, workers: int | None = None,
-              scheduler: str | None = None, progress: bool | None = None) -> SweepResult:
-    """Expand the grid, evaluate every valid setting, rank them and mark the Pareto front."""
+              scheduler: str | None = None, progress: bool | None = None,
+              max_settings: int | None = None) -> SweepResult:
+    """Expand the grid, evaluate every valid setting, rank them and mark the Pareto front.
+
+    More settings than ``max_settings`` (default: the ``settings`` limit) are refused with
+    their count and a time estimate; the count and estimate are printed on stderr before a
+    sweep that will take a while."""
     base = elaborate_setting(config)          # a bad netlist or --precision: exit 2 here
     check_patterns(grid, list(base.by_name))
     expansion: Expansion = expand(grid)
     if not expansion.settings:
         reasons = "; ".join(f"{n} x {r}" for r, n in expansion.skipped.items())
         raise UserError(f"no valid setting in the sweep ({reasons})")
+    n = len(expansion.settings)
+    if not scheduler:
+        workers = local_workers(workers, n)
     start = time.perf_counter()
-    bar = Progress(len(expansion.settings), "settings", "sweep", enabled=progress)
+    baseline = evaluate(config, Setting("netlist's own precision", ()), -1)
+    estimate = (time.perf_counter() - start) * n / (workers or 1)
+    where = f"on the Dask scheduler {scheduler}" if scheduler else f"on {workers} worker(s)"
+    count = (f"{n:,} settings" + (f" ({expansion.n_skipped:,} grid points skipped)"
+                                   if expansion.n_skipped else "")
+             + f", about {_duration(estimate)} {where}")
+    limit = limits.get("settings") if max_settings is None else max_settings
+    if n > limit:
+        raise UserError(f"the sweep has {count}: more than {limit:,} settings; pass --yes to "
+                        f"run them all (or --max-settings N), or narrow the grid")
+    if estimate >= ANNOUNCE_SECONDS:
+        print(f"sweep: {count}", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    bar = Progress(n, "settings", "sweep", enabled=progress)
     evaluated = run_settings(config, expansion.settings, workers, scheduler, bar)
     seconds = time.perf_counter() - start
     skipped = Counter(expansion.skipped)
@@ -169,8 +194,28 @@ def run_sweep(grid: Grid, config: EvalConfig, workers: int | None = None,
         raise UserError("no setting of the sweep elaborates; the first error:\n"
                         + next(r.message for r in evaluated if isinstance(r, Skipped)))
     mark_pareto(results)
-    baseline = evaluate(config, Setting("netlist's own precision", ()), -1)
-    used = f"Dask scheduler {scheduler}" if scheduler else \
-        f"{default_workers() if workers is None else workers} local worker(s)"
+    used = f"Dask scheduler {scheduler}" if scheduler else f"{workers} local worker(s)"
     return SweepResult(config, grid, results, skipped, baseline, has_task(base), seconds, used,
                        notes)
+
+
+def local_workers(asked: int | None, n_settings: int) -> int:
+    """Worker processes for ``n_settings``: one per core by default; never more than the
+    settings, nor than WORKERS_PER_CORE per core (a warning says so above the core count)."""
+    cores = default_workers()
+    if asked is None:
+        return max(1, min(cores, n_settings))
+    most = cores * WORKERS_PER_CORE
+    if asked > cores:
+        used = min(asked, most, n_settings)
+        print(f"warning: --workers {asked} is more than the {cores} core(s) here: the settings "
+              f"run no faster; using {used}", file=sys.stderr)
+    return max(1, min(asked, most, n_settings))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
