@@ -88,6 +88,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .explore.command import seed, tolerance
     parser = argparse.ArgumentParser(prog="lstm-hw", description=(
         "Bit-exact, cycle-by-cycle simulation of fixed-point LSTM hardware netlists."))
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
@@ -127,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("netlist", metavar="NETLIST")
     p.add_argument("--sequences", type=_positive, default=1000)
     p.add_argument("--steps", type=_positive, default=50)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tolerance", type=float, default=None,
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--tolerance", type=tolerance, default=None,
                    help="a step is right when |y - ideal| < this (default: the netlist's "
                         "task: tolerance, else 0.5)")
     _netlist_options(p)

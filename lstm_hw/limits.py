@@ -15,8 +15,10 @@ from .diagnostics import UserError
 # name: (default, what it counts)
 DEFAULTS = {
     "yaml_nodes": (1_000_000, "values in a YAML document after its aliases are expanded"),
-    "memory": (8 << 30, "bytes of memory a run's arrays may take"),
-    "work": (10 ** 12, "cell evaluations of one command (cells x cycles x streams)"),
+    "memory": (4 << 30, "bytes of memory a design's signals may take per stream, or a run's "
+                        "arrays"),
+    "cells": (200_000, "cells of the clocked hardware (pipeline registers included)"),
+    "work": (10 ** 9, "signal-element evaluations of one time step of one stream"),
     "settings": (10_000, "settings of a sweep before it asks for --yes"),
     "input_array": (1 << 30, "bytes of an input array (.npy/.npz) read as float64"),
 }
@@ -42,3 +44,23 @@ def get(name: str) -> int:
 
 def how_to_raise(name: str) -> str:
     return f"set {variable(name)}=N to raise this limit"
+
+
+def check_run_memory(circuit, sequences: int, steps: int) -> None:
+    """Refuse, before anything is allocated, a run of ``sequences`` x ``steps`` whose arrays
+    (the inputs and the outputs, fixed and float, raw and values: about 4 copies) would pass
+    the memory limit."""
+    columns = sum(circuit.cells[i].size for i in (*circuit.inputs, *circuit.outputs))
+    nbytes = 32 * columns * sequences * steps
+    if nbytes > get("memory"):
+        raise UserError(f"{sequences:,} sequences of {steps:,} steps need about "
+                        f"{format_bytes(nbytes)} of memory, more than the limit of "
+                        f"{format_bytes(get('memory'))}: use fewer --sequences or --steps, or "
+                        f"{how_to_raise('memory')}")
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"

@@ -18,8 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..diagnostics import Diagnostics, SourceLoc, did_you_mean
 from ..fixed import FixedFormat, FormatError, parse_format, quantise_floats
+from ..netlist.parse import real_path
+from ..npz import read_npz
 from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
 from .cells import ACT_PARAMS, ALIASES, OPS, TIMING_PARAMS
@@ -467,7 +470,13 @@ class _Elaborator:
                                 "{file: NAME.npz, key: ARRAY}")
             return None
         base = Path(self.d.path).resolve().parent
-        path = (base / ref["file"]).resolve()
+        try:
+            path = real_path(base / ref["file"])
+        except OSError as exc:
+            if not quiet:
+                self.diag.error(spec.loc, f"{what}: cannot read weight file '{ref['file']}': "
+                                f"{exc.strerror}")
+            return None
         allowed = [base] + ([Path(self.opt.weights_dir).resolve()] if self.opt.weights_dir else [])
         if not any(path.is_relative_to(a) for a in allowed):
             if not quiet:
@@ -476,11 +485,7 @@ class _Elaborator:
             return None
         try:
             if path not in self.npz_cache:
-                loaded = np.load(path, allow_pickle=False)
-                if not isinstance(loaded, np.lib.npyio.NpzFile):   # a .npy: one unnamed array
-                    raise ValueError("not an .npz file")
-                with loaded as npz:
-                    self.npz_cache[path] = {k: npz[k] for k in npz.files}
+                self.npz_cache[path] = read_npz(path, limits.get("memory"))
             arrays = self.npz_cache[path]
         except FileNotFoundError:
             if not quiet:
@@ -492,10 +497,9 @@ class _Elaborator:
                 self.diag.error(spec.loc, f"{what}: cannot read weight file '{ref['file']}': "
                                 f"{exc.strerror or exc}")
             return None
-        except ValueError:
+        except ValueError as exc:
             if not quiet:
-                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}' is not a NumPy "
-                                ".npz file (numpy.savez) of numeric arrays")
+                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}': {exc}")
             return None
         name = ref.get("key", key)
         if name not in arrays:
@@ -503,12 +507,7 @@ class _Elaborator:
                 self.diag.error(spec.loc, f"{what}: '{ref['file']}' has no array '{name}'"
                                 f"{did_you_mean(str(name), arrays)}")
             return None
-        arr = arrays[name]
-        if arr.dtype.kind not in "iuf":
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: array '{name}' is not numeric")
-            return None
-        return arr.astype(np.float64)
+        return arrays[name].astype(np.float64)     # numeric: read_npz refuses the others
 
     def params_const(self, cell: Cell, block: Block) -> None:
         v = self.numbers(block, "value", (cell.size,))

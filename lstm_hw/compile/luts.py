@@ -12,6 +12,7 @@ A piecewise-linear unit has knots x0 < ... < xk with values y; between knots it 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from fractions import Fraction
@@ -69,14 +70,18 @@ def build_table(func: str, size: int, lo: Fraction, hi: Fraction, index: str, en
         b = off.numerator * d.denominator
         c = off.denominator * d.numerator
         # keep the integers small: the same ratio with the common factor taken out
-        g = np.gcd.reduce([a, abs(b), c]) if b else np.gcd(a, c)
-        a, b, c = a // int(g), b // int(g), c // int(g)
+        g = math.gcd(a, b, c)
+        a, b, c = a // g, b // g, c // g
         trunc = False
     else:
         k = -lo / step
         if k.denominator != 1:
             raise ValueError("index 'trunc' needs -lo to be a whole number of steps")
         a, b, c, trunc = d.denominator, -int(k), d.numerator, True
+    if max(a, abs(b), c) >= 1 << 62:     # the engines form the index in int64
+        raise ValueError(f"table range [{float(lo):g}, {float(hi):g}] with {size} entries is "
+                         f"out of scale for the input format {in_fmt} (its index would need "
+                         "integers over 64 bits)")
     ent_fmt = replace(out_fmt, rounding=ENTRY_ROUNDING[entries])
     raw, _ = quantise_floats(_table_points(func, size, lo, hi), ent_fmt)
     return Table(raw, int(a), int(b), int(c), trunc, lo, hi)

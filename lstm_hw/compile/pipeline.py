@@ -4,6 +4,7 @@
     design   = load_design(path)                      YAML -> Design, modules flattened
     circuit  = elaborate(design, options)             names, sizes, formats, constants; checks
     timing   = analyse(circuit)                       when each value is valid; the II asked for
+    check_budget(circuit, timing)                     refuse what is too big to run (limits.py)
     hardware = expand(circuit, timing)                pipelines, valid bits, folded dots
     program  = lower(hardware)                        numpy arrays for the engines
     verify_program(program, hardware)                 our own invariants (InternalError)
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostic, NetlistError, SourceLoc
+from ..diagnostics import Diagnostic, Diagnostics, NetlistError, SourceLoc
 from ..netlist.parse import load_design, parse_precision_rule
 from ..netlist.schema import Design, PrecisionRule
 from .circuit import Circuit
 from .elaborate import Options, elaborate
 from .schedule import Program, lower, verify_program
-from .timing import Timing, analyse, expand
+from .timing import Timing, analyse, check_budget, expand
 
 
 @dataclass
@@ -66,6 +67,9 @@ def compile_circuit(circuit: Circuit, design: Design | None = None) -> Compiled:
     if known is not None:
         return known
     timing = analyse(circuit)
+    diag = Diagnostics()
+    check_budget(circuit, timing, diag)       # before building what could not run
+    diag.abort_if_errors()
     if timing.timed:   # the clocked hardware: pipeline registers, valid bits, folded dots
         hardware, present = expand(circuit, timing)
     else:              # one time step per cycle: the circuit is its own hardware

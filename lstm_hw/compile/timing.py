@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import limits
 from ..diagnostics import Diagnostics, SourceLoc
 from ..fixed import FixedFormat
 from .checks import combinational_order
@@ -225,3 +226,38 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
 
 def _reg_params(size: int) -> dict:
     return {"init": np.zeros(size), "init_raw": np.zeros(size, np.int64)}
+
+
+def check_budget(circuit: Circuit, timing: Timing, diag: Diagnostics) -> None:
+    """Refuse, before the hardware is built, a design too big to run: more hardware cells or
+    more memory per stream than the limits (lstm_hw/limits.py), or time steps so long that one
+    step of one stream is more work than the limit. Bounds, not exact counts: every value is
+    taken as delayed through the whole step (at most ``depth`` balancing registers)."""
+    cells = circuit.cells
+    depth = max(timing.finish.values(), default=0)
+    stages = {c.id: c.params.get("latency", 0) + (depth if timing.timed else 0) for c in cells}
+    n_cells = len(cells) + sum(stages.values())
+    elements = {c.id: c.size * (1 + stages[c.id]) for c in cells}
+    worst = max(cells, key=lambda c: (stages[c.id], c.size))
+    if n_cells > limits.get("cells"):
+        why = (f"latency {worst.params['latency']:,}" if worst.params.get("latency")
+               else f"a time step {depth:,} cycles deep")
+        diag.error(worst.loc, f"'{worst.name}': {why} makes the clocked hardware up to "
+                   f"{n_cells:,} cells, more than the limit of {limits.get('cells'):,}; "
+                   f"{limits.how_to_raise('cells')}")
+        return
+    nbytes = 8 * sum(elements.values())
+    if nbytes > limits.get("memory"):
+        big = max(cells, key=lambda c: elements[c.id])
+        diag.error(big.loc, f"'{big.name}' ({big.size:,} elements"
+                   + (f" x {1 + stages[big.id]:,} pipeline stages" if stages[big.id] else "")
+                   + f"): the design needs up to {limits.format_bytes(nbytes)} per stream, more than the "
+                   f"limit of {limits.format_bytes(limits.get('memory'))}; {limits.how_to_raise('memory')}")
+        return
+    work = timing.ii * sum(elements.values())
+    if work > limits.get("work"):
+        loc = circuit.clock.get("loc", SourceLoc(circuit.path))
+        diag.error(loc, f"a time step takes {timing.ii:,} cycles of {sum(elements.values()):,} "
+                   f"signal elements: about {work:.1e} evaluations per stream and step, more "
+                   f"than the limit of {limits.get('work'):.1e}; {limits.how_to_raise('work')}")
+

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from .grid import SweepError
 
@@ -16,6 +17,29 @@ def _positive(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """A seed of numpy's generator: a whole number from 0 to 2**64 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**64-1, got "
+                                         f"{text!r}")
+    return value
+
+
+def tolerance(text: str) -> float:
+    """A tolerance: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser, signals: bool = True) -> None:
     p.add_argument("netlist", metavar="NETLIST")
     p.add_argument("--precision", action="append", default=[], metavar="GLOB[:PART]=FORMAT",
@@ -25,8 +49,8 @@ def _common(p: argparse.ArgumentParser, signals: bool = True) -> None:
     p.add_argument("--sequences", type=_positive, default=1000,
                    help="random sequences per setting (default 1000, as check)")
     p.add_argument("--steps", type=_positive, default=50, help="steps per sequence (default 50)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tolerance", type=float, default=None,
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--tolerance", type=tolerance, default=None,
                    help="the memory task: a step is right when |y - ideal| < this (default: "
                         "the netlist's, else 0.5)")
     p.add_argument("--input-range", nargs=2, type=float, default=(-1.0, 1.0),

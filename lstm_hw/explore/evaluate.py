@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import limits
 from ..compile.cells import total_cost
 from ..compile.circuit import Circuit
 from ..compile.pipeline import compile_netlist
@@ -136,6 +137,7 @@ def elaborate_setting(config: EvalConfig, rules=()) -> Circuit:
 
 def random_inputs(config: EvalConfig, circuit: Circuit) -> np.ndarray:
     """The random sequences every setting runs: the task's (as check draws them) or uniform."""
+    limits.check_run_memory(circuit, config.sequences, config.steps)
     if has_task(circuit):
         return memory.generate(config.sequences, config.steps, config.seed,
                                memory.spec_of(circuit.task))

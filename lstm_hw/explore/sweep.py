@@ -25,7 +25,8 @@ from ..diagnostics import UserError
 from ..progress import Progress
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, \
     evaluate_chunk, has_task
-from .grid import Expansion, Grid, Setting, check_patterns, expand
+from ..sim.simulator import select_signals
+from .grid import Expansion, Grid, Setting, SweepError, check_patterns, expand
 
 
 ANNOUNCE_SECONDS = 10       # a sweep expected to take longer says its size and estimate first
@@ -159,6 +160,10 @@ def run_sweep(grid: Grid, config: EvalConfig, workers: int | None = None,
     sweep that will take a while."""
     base = elaborate_setting(config)          # a bad netlist or --precision: exit 2 here
     check_patterns(grid, list(base.by_name))
+    try:
+        select_signals(base, list(config.signals))
+    except KeyError as exc:
+        raise SweepError(f"--signals: {exc.args[0]}") from None
     expansion: Expansion = expand(grid)
     if not expansion.settings:
         reasons = "; ".join(f"{n} x {r}" for r, n in expansion.skipped.items())

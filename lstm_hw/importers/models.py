@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits, npz
 from .lstm import ModelError, from_keras, from_keras_dense
 
 _LSTM_KEY = re.compile(r"^(?P<prefix>.*?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
@@ -238,15 +239,8 @@ def read_npz(path) -> dict[str, np.ndarray]:
     if not Path(path).is_file():
         raise ModelError(f"{path}: no such file")
     try:
-        npz = np.load(path, allow_pickle=False)
-    except Exception as exc:   # OSError, ValueError, BadZipFile, EOFError...
-        raise ModelError(f"{path}: cannot read as .npz: {exc}") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ModelError(f"{path}: not an .npz archive of named arrays (np.savez)")
-    try:
-        with npz:
-            return {k: npz[k] for k in npz.files}
-    except Exception as exc:
+        return npz.read_npz(path, limits.get("memory"))
+    except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: cannot read as .npz: {exc}") from None
 
 

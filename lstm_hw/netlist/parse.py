@@ -6,6 +6,7 @@ which YAML itself would silently overwrite, are errors here.
 """
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 
@@ -43,9 +44,18 @@ def parse_design(text: str, path: str = "<netlist>", library: bool = False,
 
 def _key(path: str) -> str:
     try:
-        return str(Path(path).resolve())
+        return str(real_path(Path(path)))
     except OSError:
         return path
+
+
+def real_path(path: Path) -> Path:
+    """``path.resolve()``, a symlink loop raising the OSError (ELOOP) it is from Python 3.13 on
+    (a RuntimeError before)."""
+    try:
+        return path.resolve()
+    except RuntimeError:
+        raise OSError(errno.ELOOP, "a symbolic link loop", str(path)) from None
 
 
 def _compose(text: str, path: str) -> yaml.Node:
@@ -214,7 +224,11 @@ class _DesignParser:
                 continue
             target = (LIBRARY / name.removeprefix("lstm_hw/")) if name.startswith("lstm_hw/") \
                 else (base / name)
-            target = target.resolve()
+            try:
+                target = real_path(target)
+            except OSError as exc:
+                self.diag.error(loc, f"import: cannot read '{name}': {exc.strerror}")
+                continue
             if not any(target.is_relative_to(d) for d in (base, LIBRARY)):
                 self.diag.error(loc, f"import: '{name}' is outside the netlist's folder")
                 continue
@@ -232,6 +246,8 @@ class _DesignParser:
                 self.diag.items += exc.diagnostics
                 continue
             for mod in lib.modules.values():
+                if mod.name in modules and modules[mod.name].loc == mod.loc:
+                    continue     # the same file reached twice (a diamond) is one import
                 if mod.name in modules:
                     self.diag.error(loc, f"module '{mod.name}' is imported twice",
                                     [(modules[mod.name].loc, "first defined here"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import limits
 from ..compile.circuit import Circuit
 from ..diagnostics import DataError
 from ..report.params import parameter_errors
@@ -51,6 +52,7 @@ def run_check(circuit: Circuit, n_sequences: int = 1000, steps: int = 50, seed: 
               tolerance: float | None = None, sim: Simulator | None = None) -> CheckResult:
     """tolerance: None for the netlist's own (``task:``), else 0.5."""
     task_ports(circuit)
+    limits.check_run_memory(circuit, n_sequences, steps)
     settings = circuit.task
     if tolerance is None:
         tolerance = settings.get("tolerance", 0.5)
