@@ -46,3 +46,41 @@ def test_large_sweep_grid_needs_yes(tmp_path):
     assert list(tmp_path.iterdir()) == []
     proc = run_cli(*args[:-2], "--max-settings", "99997", cwd=tmp_path)
     assert proc.returncode == 2 and "more than 99,997 settings" in proc.stderr, proc.stderr
+
+
+LIB = """lstm_hw: 1
+import: [lstm_hw/lstm.yaml]
+modules:
+  {name}:
+    inputs: [a]
+    outputs: [b]
+    blocks:
+      b: {{op: identity, in: a}}
+"""
+
+
+def test_diamond_imports_are_one_import(tmp_path):
+    """Two libraries that both import lstm_hw/lstm.yaml (and the netlist itself too)."""
+    import lstm_hw
+    (tmp_path / "liba.yaml").write_text(LIB.format(name="mod_a"))
+    (tmp_path / "libb.yaml").write_text(LIB.format(name="mod_b"))
+    netlist = (NETLISTS / "memory_cell_layer.yaml").read_text().replace(
+        "import: [lstm_hw/lstm.yaml]", "import: [liba.yaml, libb.yaml, lstm_hw/lstm.yaml]")
+    netlist = netlist.replace("  y: {op: identity, in: cell.h_next}",
+                              "  ya: {module: mod_a, in: {a: cell.h_next}}\n"
+                              "  y: {module: mod_b, in: {a: ya.b}}").replace(
+        "outputs: [y]", "outputs: [y.b]")
+    (tmp_path / "top.yaml").write_text(netlist)
+    circuit = lstm_hw.load(tmp_path / "top.yaml")
+    assert "cell.c" in circuit.by_name and "y.b" in circuit.by_name
+
+
+def test_import_cycle_still_an_error(tmp_path):
+    import lstm_hw
+    (tmp_path / "a.yaml").write_text("lstm_hw: 1\nimport: [b.yaml]\n")
+    (tmp_path / "b.yaml").write_text("lstm_hw: 1\nimport: [a.yaml]\n")
+    (tmp_path / "top.yaml").write_text("lstm_hw: 1\nname: t\nimport: [a.yaml]\ninputs: [x]\n"
+                                       "outputs: [y]\nblocks:\n  y: {op: identity, in: x}\n")
+    with pytest.raises(lstm_hw.NetlistError, match=r"b\.yaml:2:10: error: import: 'a.yaml' "
+                                                    r"imports itself \(an import loop\)"):
+        lstm_hw.load(tmp_path / "top.yaml")
