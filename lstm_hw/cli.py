@@ -11,6 +11,7 @@ from . import compile_netlist, interrupt, load
 from .diagnostics import UserError
 from .netlist.parse import PARTS
 from .progress import set_quiet
+from .sim.cache import recovering
 
 QUIET_HELP = ("no progress on stderr (long work otherwise says what it is doing: a bar on a "
               "terminal, a line every 10 s elsewhere); results, warnings and errors still appear")
@@ -151,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         set_quiet(args.quiet)
-        return args.func(args)
+        # a damaged numba cache met before any output (elaboration): cleared, run again
+        return recovering(lambda: args.func(args))
     except UserError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_status

@@ -163,6 +163,13 @@ CASES = [
     Case("sweep_file_symlink_loop", ["sweep", CELL, "--file", "s.yaml"],
          files={"s.yaml": symlink_loop},
          first=r"s\.yaml: error: cannot read the sweep file: .*(symbolic links|loop)"),
+    # caches
+    Case("cache_folder_unusable", ["run", CELL, "-i", "in.csv", "-o", "out.csv", "--engine",
+                                   "compiled"],
+         files={"in.csv": "x1,x2,x3\n1,1,1\n"}, env={"LSTM_HW_CACHE_DIR": "in.csv/cache"},
+         status=0, creates=("out.csv",),
+         first=r"warning: the cache folder in\.csv/cache/generated cannot be used \(Not a "
+               r"directory\): running on the interpreter"),
     Case("limit_variable_not_a_number", ["validate", "{netlists}/memory_cell.yaml"],
          env={"LSTM_HW_MAX_YAML_NODES": "lots"},
          first=r"LSTM_HW_MAX_YAML_NODES='lots': expected a whole number"),

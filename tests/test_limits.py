@@ -84,3 +84,29 @@ def test_import_cycle_still_an_error(tmp_path):
     with pytest.raises(lstm_hw.NetlistError, match=r"b\.yaml:2:10: error: import: 'a.yaml' "
                                                     r"imports itself \(an import loop\)"):
         lstm_hw.load(tmp_path / "top.yaml")
+
+
+def test_corrupted_caches_are_rebuilt(tmp_path, monkeypatch):
+    """Every numba cache file and the generated module damaged: the run says so, rebuilds them
+    and gives the same output; the next run is quiet."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    monkeypatch.setenv("LSTM_HW_CACHE_DIR", str(tmp_path / "lc"))
+    (tmp_path / "in.csv").write_text("x1,x2,x3\n0.5,1,0\n0.25,1,1\n")
+    args = ["run", NETLISTS / "memory_cell.yaml", "-i", "in.csv", "--engine", "compiled"]
+
+    def run():
+        return run_cli(*args, cwd=tmp_path)
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    damaged = [p for p in tmp_path.rglob("*") if p.suffix in (".nbi", ".nbc", ".py")]
+    assert any(p.suffix == ".nbc" for p in damaged) and any(p.suffix == ".py" for p in damaged)
+    for k, path in enumerate(damaged):
+        path.write_bytes(bytes([0xff, 0x80 + k % 64]) * 7)
+    second = run()
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert "warning: the cached module" in second.stderr
+    assert "warning: the compiled-code cache " in second.stderr
+    third = run()
+    assert (third.returncode, third.stdout, third.stderr) == (0, first.stdout, "")

@@ -502,7 +502,10 @@ def load_module(source: str):
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.py"
-        if not path.exists() or path.read_text() != source:
+        if not path.exists() or path.read_bytes() != source.encode():
+            if path.exists():   # the same name means the same source: this copy is damaged
+                print(f"warning: the cached module {path} was damaged: written again",
+                      file=sys.stderr)
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=".py")
             with os.fdopen(fd, "w") as fh:
                 fh.write(source)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -21,6 +22,8 @@ from ..compile.timing import Timing
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
 from ..progress import slow_step
+from .cache import recovering
+from .codegen import CACHE_ENV, cache_dir
 from .kernel import RARE_OPS, run_program
 
 
@@ -102,6 +105,7 @@ class Simulator:
         self.threads = threads or os.cpu_count() or 1
         self._compiled = None
         self._prepared: set[tuple[str, bool]] = set()   # (engine, one stream) compiled
+        self._cache_unusable = False
         compiled = circuit if isinstance(circuit, Compiled) else compile_circuit(circuit)
         self.circuit: Circuit = compiled.circuit
         self.timing: Timing = compiled.timing
@@ -169,6 +173,20 @@ class Simulator:
             self._compiled = load_module(generate_source(self.program))
         return self._compiled
 
+    def _compiled_usable(self) -> bool:
+        """Generate and import the compiled module once, before any thread needs it; False
+        (with a warning, once) when its cache folder cannot be used."""
+        if self._compiled is None and not self._cache_unusable:
+            try:
+                self.compiled()
+            except OSError as exc:
+                self._cache_unusable = True
+                reason = exc.strerror or exc
+                print(f"warning: the cache folder {cache_dir()} cannot be used ({reason}): "
+                      f"running on the interpreter (set {CACHE_ENV} to another folder)",
+                      file=sys.stderr)
+        return self._compiled is not None
+
     def _pick_engine(self, stream_cycles: int, n_streams: int) -> str:
         if self.engine != "auto":
             return self.engine
@@ -181,6 +199,10 @@ class Simulator:
                                       else AUTO_COMPILE_WORK) else "interpreter"
 
     def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
+        """_run_kernel, rebuilding a corrupted numba cache on the way (sim/cache.py)."""
+        return recovering(lambda: self._run_kernel(vals, cycle_inputs, record))
+
+    def _run_kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
         """Run the program: cycle_inputs [cycles, input slots, streams] -> (trace, overflow).
 
         Streams are independent: with enough of them, they are split over the cores, one
@@ -188,8 +210,8 @@ class Simulator:
         n_streams = vals.shape[1]
         stream_cycles = cycle_inputs.shape[0] * n_streams
         engine = self._pick_engine(stream_cycles, n_streams)
-        if engine == "compiled":
-            self.compiled()   # generated and imported once, before any thread needs it
+        if engine == "compiled" and not self._compiled_usable():
+            engine = "interpreter"
         self._prepare(engine, vals, cycle_inputs, record)
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
         if engine == "compiled" and self.program.work < PARALLEL_MIN_COMPILED_WORK:
