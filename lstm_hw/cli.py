@@ -160,4 +160,4 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt as exc:     # Ctrl-C or SIGTERM: the work is already unwound
-        return interrupt.exit_status(exc)
+        interrupt.stop(exc)

@@ -3,7 +3,7 @@
 The command line calls :func:`install` first. A SIGINT (Ctrl-C) or SIGTERM then raises
 :class:`Interrupted` (a KeyboardInterrupt) in the main thread, which unwinds normally: output
 files being written are removed (``atomic_write``), worker pools are terminated, and
-``cli.main`` prints one line and exits 128 + the signal's number (130, 143).
+``cli.main`` calls :func:`stop`: one line, exit 128 + the signal's number (130, 143).
 
 Python runs signal handlers in the main thread only, between bytecodes, so a main thread inside
 a long numba kernel or a blocking join would not see the signal until it returned. A watchdog
@@ -102,14 +102,20 @@ def describe(signum: int) -> str:
         f"terminated ({signal.Signals(signum).name})"
 
 
-def exit_status(exc: KeyboardInterrupt) -> int:
-    """Print the one line for an interruption; its exit status (128 + the signal)."""
+def stop(exc: KeyboardInterrupt) -> None:
+    """The work is unwound (outputs removed, pools terminated): print the one line and end the
+    process with 128 + the signal, without the interpreter's slow shutdown (thread joins,
+    numba's and LLVM's teardown)."""
     signum = getattr(exc, "signum", signal.SIGINT)
+    kill_workers()
     try:
-        print(f"lstm-hw: {describe(signum)}: stopped", file=sys.stderr, flush=True)
+        sys.stdout.flush()
     except (OSError, ValueError):
         pass
-    return 128 + signum
+    try:
+        print(f"lstm-hw: {describe(signum)}: stopped", file=sys.stderr, flush=True)
+    finally:
+        os._exit(128 + signum)
 
 
 def worker_init() -> None:

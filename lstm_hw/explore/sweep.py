@@ -115,6 +115,9 @@ def _run_pool(config, items, workers, progress) -> list:
             out += done
             progress.update(len(done))
         pool.close()
+    except BaseException:
+        interrupt.kill_workers()     # at once, whatever they are doing
+        raise
     finally:
         pool.terminate()     # on Ctrl-C, an error or the end: no worker outlives the sweep
         pool.join()
