@@ -50,7 +50,8 @@ def start(args, cwd) -> subprocess.Popen:
 def stop_and_check(proc: subprocess.Popen, signum: int, to_group: bool, status: int,
                    limit: float = 2.0) -> str:
     """Send the signal, then assert the exit within ``limit`` seconds, the status, one line
-    saying so (after what the command printed before) and no traceback, and an empty process group afterwards; returns stderr."""
+    saying so (after what the command printed before) and no traceback, and an empty process
+    group afterwards; returns stderr."""
     sent = time.monotonic()
     (os.killpg if to_group else os.kill)(proc.pid, signum)
     try:

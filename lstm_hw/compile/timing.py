@@ -246,13 +246,14 @@ def check_budget(circuit: Circuit, timing: Timing, diag: Diagnostics) -> None:
                    f"{n_cells:,} cells, more than the limit of {limits.get('cells'):,}; "
                    f"{limits.how_to_raise('cells')}")
         return
-    nbytes = 8 * sum(elements.values())
-    if nbytes > limits.get("memory"):
+    nbytes, most = 8 * sum(elements.values()), limits.get("memory")
+    if nbytes > most:
         big = max(cells, key=lambda c: elements[c.id])
         diag.error(big.loc, f"'{big.name}' ({big.size:,} elements"
                    + (f" x {1 + stages[big.id]:,} pipeline stages" if stages[big.id] else "")
-                   + f"): the design needs up to {limits.format_bytes(nbytes)} per stream, more than the "
-                   f"limit of {limits.format_bytes(limits.get('memory'))}; {limits.how_to_raise('memory')}")
+                   + f"): the design needs up to {limits.format_bytes(nbytes)} per stream, more "
+                   f"than the limit of {limits.format_bytes(most)}; "
+                   f"{limits.how_to_raise('memory')}")
         return
     work = timing.ii * sum(elements.values())
     if work > limits.get("work"):
@@ -260,4 +261,3 @@ def check_budget(circuit: Circuit, timing: Timing, diag: Diagnostics) -> None:
         diag.error(loc, f"a time step takes {timing.ii:,} cycles of {sum(elements.values()):,} "
                    f"signal elements: about {work:.1e} evaluations per stream and step, more "
                    f"than the limit of {limits.get('work'):.1e}; {limits.how_to_raise('work')}")
-

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from .. import interrupt, limits
 from ..diagnostics import UserError
 from ..progress import Progress
+from ..sim.simulator import select_signals
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, \
     evaluate_chunk, has_task
-from ..sim.simulator import select_signals
 from .grid import Expansion, Grid, Setting, SweepError, check_patterns, expand
 
 

@@ -10,7 +10,8 @@ running away:
 - size after alias expansion: an alias (``*a``) is the same node as its anchor (``&a``), so a
   500-byte "billion laughs" document composes quickly but expands to billions of values for
   whatever walks it afterwards. The expanded count is computed once per distinct node and
-  refused above the ``yaml_nodes`` limit (lstm_hw/limits.py); a recursive alias (a node inside itself) is refused.
+  refused above the ``yaml_nodes`` limit (lstm_hw/limits.py); a recursive alias (a node
+  inside itself) is refused.
 
 Errors are NetlistErrors located at the node (file:line:col), exit status 2.
 """

@@ -3,11 +3,12 @@
 Two caches hold compiled code: numba's (``*.nbi``/``*.nbc`` next to lstm_hw's own modules or
 under ``NUMBA_CACHE_DIR``, and next to each generated module) and lstm_hw's folder of generated
 modules (``codegen.cache_dir()``). A truncated or corrupted numba cache file makes the first
-call of a kernel fail inside numba's cache loader: :func:`recovering` removes the cache files
-(numba then compiles afresh and writes them again), says so on stderr and runs the call once
-more; the Simulator recovers around its kernels (a run may have written output by then), the
-command line around a whole command (for the quantisers first called while elaborating). An unusable cache folder (not a folder, not writable) is the Simulator's business: it
-falls back to the interpreter with a warning.
+call of a function fail inside numba's cache loader: :func:`recovering` removes that
+function's cache files (numba then compiles afresh and writes them again), says so on stderr
+and calls again. The Simulator recovers around its kernels (a run may have written output by
+then), the command line around a whole command (for the quantisers first called while
+elaborating). An unusable cache folder (not a folder, not writable) is the Simulator's
+business: it falls back to the interpreter with a warning.
 """
 from __future__ import annotations
 
