@@ -159,5 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_status
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt as exc:     # Ctrl-C or SIGTERM: the work is already unwound
-        interrupt.stop(exc)
+    except BaseException as exc:     # Ctrl-C or SIGTERM: the work is already unwound
+        stopped = interrupt.interruption(exc)
+        if stopped is None:
+            raise
+        interrupt.stop(stopped)

@@ -102,6 +102,18 @@ def describe(signum: int) -> str:
         f"terminated ({signal.Signals(signum).name})"
 
 
+def interruption(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt behind ``exc`` (itself, or its cause or context: a signal that
+    arrives in a C callback, such as numba's unpickling, comes out as a SystemError)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def stop(exc: KeyboardInterrupt) -> None:
     """The work is unwound (outputs removed, pools terminated): print the one line and end the
     process with 128 + the signal, without the interpreter's slow shutdown (thread joins,

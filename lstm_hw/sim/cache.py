@@ -15,13 +15,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..interrupt import interruption
+
 
 MAX_REPAIRS = 64     # each damaged function's files are found when it is first called
 
 
 def damaged_files(exc: BaseException) -> list[Path]:
     """The cache files numba was reading when ``exc`` was raised (its index and data files),
-    or [] if it was not raised reading a numba cache."""
+    or [] if it was not raised reading a numba cache (or was a Ctrl-C arriving there)."""
+    if interruption(exc) is not None:
+        return []
     tb = exc.__traceback__
     while tb is not None:
         frame = tb.tb_frame
