@@ -293,7 +293,8 @@ def cost(cell, cells) -> dict[str, float]:
     elif op == "reg":
         c["reg_bits"] += n * fmt.width
     elif op in ACTIVATIONS and p.get("impl") == "table":
-        c["table_bits"] += len(p["table"].entries) * fmt.width
+        stored = p["table"].entry_fmt or fmt      # hls4ml's table_t, or the cell's format
+        c["table_bits"] += len(p["table"].entries) * stored.width
     elif op in ACTIVATIONS and p.get("impl") == "pwl":
         pw, x_fmt = p["pwl"], arg_fmts[0]
         c["table_bits"] += 2 * len(pw.slope) * pw.coef_fmt.width

@@ -600,9 +600,22 @@ class _Elaborator:
                 if unknown:
                     raise ValueError(f"table has no key '{sorted(unknown)[0]}'"
                                      f"{did_you_mean(sorted(unknown)[0], luts.DEFAULT_TABLE)}")
+                if not isinstance(conf["float32"], bool):
+                    raise ValueError("table 'float32' must be true or false")
+                if conf["format"] is not None and "entries" in block.param("table", {}):
+                    raise ValueError("table: give 'entries' (rounding into the block's format) "
+                                     "or 'format' (the entries' own format, rounded as it "
+                                     "says), not both")
+                own_fmt = Param(conf["format"], loc, loc) if conf["format"] is not None \
+                    else None
+                entry_fmt = self.explicit_format(cell.name, own_fmt, "table",
+                                                 f"{what}: table format")
+                if entry_fmt is None and self.diag:
+                    return
                 lo, hi = _range(conf["range"])
                 table = luts.build_table(cell.op, conf["size"], lo, hi, conf["index"],
-                                         conf["entries"], in_fmt, cell.fmt)
+                                         conf["entries"], in_fmt, cell.fmt, entry_fmt,
+                                         conf["float32"])
                 cell.params.update(impl="table", table=table)
             else:
                 unknown = set(conf) - {"points", "segments", "range", "coef_format"}

@@ -1,7 +1,12 @@
 """Activation implementations: lookup tables and piecewise-linear segments, built exactly.
 
 A table of ``size`` entries covers ``[lo, hi)`` in steps of ``(hi - lo) / size``; entry i holds
-f(lo + i * step) (the left edge, as hls4ml builds its tables) rounded into the cell's format. The
+f(lo + i * step) (the left edge, as hls4ml builds its tables) rounded into the cell's format, or,
+with an entry ``format`` (hls4ml's ``table_t``), quantised into that format with its own rounding
+and overflow and then cast into the cell's format (as hls4ml casts a ``table_t`` entry into the
+gate's type). ``float32``: f is computed as hls4ml's templates compute it in their C simulation,
+in single precision with the C library's ``expf`` and ``tanhf`` (whose results differ from the
+correctly rounded ones for about one ``tanhf`` argument in eight). The
 index is formed from the fixed-point input with integer arithmetic only:
 ``floor`` mode: floor((x - lo) / step); ``trunc`` mode (hls4ml): trunc(x / step) + (-lo / step);
 then clamped to [0, size - 1]. With int64 a, b, c derived exactly: floor((raw * a - b) / c) and
@@ -12,6 +17,8 @@ A piecewise-linear unit has knots x0 < ... < xk with values y; between knots it 
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -19,10 +26,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..fixed import FixedFormat, quantise_floats
+from ..fixed import FixedFormat, quantise_floats, requantise_array
 from .cells import LIBM_ACTIVATIONS
 
-DEFAULT_TABLE = {"size": 1024, "range": [-8, 8], "index": "floor", "entries": "nearest"}
+DEFAULT_TABLE = {"size": 1024, "range": [-8, 8], "index": "floor", "entries": "nearest",
+                 "format": None, "float32": False}
 INDEX_MODES = ("floor", "trunc")
 ENTRY_ROUNDING = {"nearest": "AP_RND", "floor": "AP_TRN"}
 
@@ -45,14 +53,21 @@ class Table:
     trunc: bool
     lo: Fraction
     hi: Fraction
+    entry_fmt: FixedFormat | None    # the entries' own format (hls4ml's table_t); None: the cell's
 
     def describe(self) -> str:
-        return f"table[{len(self.entries)}] over [{float(self.lo):g}, {float(self.hi):g})"
+        stored = f" of {self.entry_fmt}" if self.entry_fmt is not None else ""
+        return f"table[{len(self.entries)}]{stored} over [{float(self.lo):g}, {float(self.hi):g})"
 
 
 def build_table(func: str, size: int, lo: Fraction, hi: Fraction, index: str, entries: str,
-                in_fmt: FixedFormat, out_fmt: FixedFormat) -> Table:
-    """Raises ValueError with the reason for a table that cannot be built."""
+                in_fmt: FixedFormat, out_fmt: FixedFormat, entry_fmt: FixedFormat | None = None,
+                float32: bool = False) -> Table:
+    """Raises ValueError with the reason for a table that cannot be built.
+
+    entry_fmt: the entries' own format (None: out_fmt, rounded as ``entries`` says); the
+    entries returned are always in out_fmt, ready for the engines.
+    """
     if not isinstance(size, int) or isinstance(size, bool) or not 2 <= size <= 1 << 20:
         raise ValueError(f"table size must be an integer from 2 to {1 << 20}, got {size!r}")
     if not lo < hi:
@@ -82,9 +97,14 @@ def build_table(func: str, size: int, lo: Fraction, hi: Fraction, index: str, en
         raise ValueError(f"table range [{float(lo):g}, {float(hi):g}] with {size} entries is "
                          f"out of scale for the input format {in_fmt} (its index would need "
                          "integers over 64 bits)")
-    ent_fmt = replace(out_fmt, rounding=ENTRY_ROUNDING[entries])
-    raw, _ = quantise_floats(_table_points(func, size, lo, hi), ent_fmt)
-    return Table(raw, int(a), int(b), int(c), trunc, lo, hi)
+    points = _float32_points(func, size, lo, hi) if float32 else \
+        _table_points(func, size, lo, hi)
+    if entry_fmt is None:
+        raw, _ = quantise_floats(points, replace(out_fmt, rounding=ENTRY_ROUNDING[entries]))
+        return Table(raw, int(a), int(b), int(c), trunc, lo, hi, None)
+    stored, _ = quantise_floats(points, entry_fmt)
+    raw = requantise_array(stored, entry_fmt.frac, out_fmt)
+    return Table(raw, int(a), int(b), int(c), trunc, lo, hi, entry_fmt)
 
 
 @lru_cache(maxsize=256)
@@ -94,6 +114,37 @@ def _table_points(func: str, size: int, lo: Fraction, hi: Fraction) -> np.ndarra
     step = (hi - lo) / size
     f = LIBM_ACTIVATIONS[func]
     values = np.array([f(float(lo + i * step)) for i in range(size)])
+    values.flags.writeable = False
+    return values
+
+
+@lru_cache(maxsize=1)
+def _libm():
+    """The C library's single-precision expf and tanhf (hls4ml's C simulation calls them)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("m") or None)
+    for name in ("expf", "tanhf"):
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+    return lib
+
+
+@lru_cache(maxsize=256)
+def _float32_points(func: str, size: int, lo: Fraction, hi: Fraction) -> np.ndarray:
+    """f at the table's left edges as hls4ml's init_sigmoid_table / init_tanh_table compute
+    it: the edge as ``float in_val = (hi - lo) * (ii - size / 2.0) / size`` (in double, the
+    middle of the range at ii = size / 2 for hls4ml's symmetric ranges), then
+    ``1.0 / (1 + expf(-in_val))`` or ``tanhf(in_val)``, each rounded to float."""
+    lib = _libm()
+    mid = float(-lo / ((hi - lo) / size))
+    span = float(hi - lo)
+    values = np.empty(size)
+    for ii in range(size):
+        x = float(np.float32(span * (ii - mid) / size))
+        if func == "sigmoid":
+            denominator = float(np.float32(1.0 + lib.expf(-x)))
+            values[ii] = float(np.float32(1.0 / denominator))
+        else:
+            values[ii] = lib.tanhf(x)
     values.flags.writeable = False
     return values
 

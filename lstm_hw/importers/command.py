@@ -3,6 +3,7 @@
     lstm-hw import MODEL.pt -o OUT.yaml       a torch.save'd state_dict (needs torch)
     lstm-hw import WEIGHTS.npz -o OUT.yaml    the same keys in an .npz (no torch needed)
     lstm-hw import --keras WEIGHTS.npz -o OUT.yaml    Keras layout (kernel, recurrent_kernel, bias)
+    lstm-hw import MODEL --hls4ml CONFIG -o OUT.yaml  as hls4ml builds it (importers/hls4ml.py)
 """
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ def add_import_parser(sub) -> None:
                     "readout.weight/readout.bias), the same keys in an .npz, or Keras-layout "
                     "arrays with --keras.")
     p.add_argument("model", nargs="?", metavar="MODEL.pt",
-                   help="a state_dict (.pt/.pth via torch.load(weights_only=True), or .npz)")
+                   help="a state_dict (.pt/.pth via torch.load(weights_only=True), or .npz); "
+                        "with --hls4ml also a Keras model file (.h5, .keras)")
+    p.add_argument("--hls4ml", metavar="CONFIG",
+                   help="build the LSTM as hls4ml 1.3.0 does, bit for bit, with this hls4ml "
+                        "configuration (YAML or JSON: HLSConfig with Model, LayerName, "
+                        "LayerType): its types, casts, tables and weight quantisation")
     p.add_argument("--keras", metavar="WEIGHTS.npz",
                    help="Keras-layout arrays instead: per layer PREFIX kernel (in x 4H), "
                         "PREFIX recurrent_kernel (H x 4H), PREFIX bias (4H), gate order i, f, "
@@ -52,6 +58,8 @@ def add_import_parser(sub) -> None:
 
 
 def cmd_import(args) -> int:
+    if args.hls4ml:
+        return _import_hls4ml(args)
     if bool(args.model) == bool(args.keras):
         raise ModelError("give a model file (MODEL.pt or .npz) or --keras WEIGHTS.npz, not "
                          + ("both" if args.model else "neither"))
@@ -84,6 +92,34 @@ def cmd_import(args) -> int:
     shape = " -> ".join(map(str, sizes)) + (f" -> {readout['weight'].shape[0]}" if readout
                                             else "")
     print(f"wrote {yaml_path} and {npz_path.name}: a {len(layers)}-layer LSTM ({shape})")
+    return 0
+
+
+def _import_hls4ml(args) -> int:
+    from .hls4ml import import_hls4ml
+    if bool(args.model) == bool(args.keras):
+        raise ModelError("give a model file (MODEL.h5, .keras, .pt or .npz) or --keras "
+                         "WEIGHTS.npz, not " + ("both" if args.model else "neither"))
+    clash = [opt for opt, given in (("--format", args.format), ("--precision", args.precision),
+                                    ("--readout-prefix", args.readout_prefix),
+                                    ("--table-size", args.table_size is not None),
+                                    ("--activations", args.activations != "table"),
+                                    ("--output-name", args.output_name != "y")) if given]
+    if clash:
+        raise ModelError(f"{clash[0]} does not go with --hls4ml: the configuration sets the "
+                         "types and tables (change them afterwards with --precision on run, "
+                         "check or sweep)")
+    input_name = "x"
+    if args.inputs:
+        if "," in args.inputs:
+            raise ModelError("--inputs with --hls4ml: one name (the input vector)")
+        input_name = args.inputs.strip()
+    (yaml_path, npz_path), model = import_hls4ml(args.keras or args.model, args.hls4ml,
+                                                 args.output, keras=bool(args.keras),
+                                                 name=args.name, input_name=input_name)
+    shape = " -> ".join([str(model.layers[0].kernel.shape[0])] +
+                        [f"{lay.name} {lay.recurrent_kernel.shape[0]}" for lay in model.layers])
+    print(f"wrote {yaml_path} and {npz_path.name}: hls4ml's LSTM ({shape})")
     return 0
 
 

@@ -473,14 +473,27 @@ def write_netlist(path, layers, readout=None, *, name: str | None = None, dtype=
     into place. Other keyword arguments are those of :func:`lstm_to_netlist`. Returns (yaml
     path, npz path).
     """
+    path, npz = netlist_paths(path)
+    text, arrays = lstm_to_netlist(layers, readout, name=name or path.stem,
+                                   weights_file=npz.name, dtype=dtype, **kwargs)
+    return write_files(path, text, arrays, check)
+
+
+def netlist_paths(path) -> tuple[Path, Path]:
+    """(the .yaml, the .npz beside it) for an output path, checked."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml"):
         raise ModelError(f"{path}: the netlist file name must end in .yaml or .yml")
     if not path.parent.is_dir():
         raise ModelError(f"{path}: the folder '{path.parent}' does not exist")
-    npz = path.with_suffix(".npz")
-    text, arrays = lstm_to_netlist(layers, readout, name=name or path.stem,
-                                   weights_file=npz.name, dtype=dtype, **kwargs)
+    return path, path.with_suffix(".npz")
+
+
+def write_files(path, text: str, arrays: dict[str, np.ndarray], check: bool = True
+                ) -> tuple[Path, Path]:
+    """Write a netlist's text at ``path`` and its arrays in the .npz beside it, whole or not at
+    all (see :func:`write_netlist`)."""
+    path, npz = netlist_paths(path)
     try:
         tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     except OSError as exc:
@@ -520,4 +533,5 @@ def _umask() -> int:
 
 
 __all__ = ["DEFAULT_FORMAT", "ModelError", "ROLES", "from_keras", "from_keras_dense",
-           "lstm_to_netlist", "normalise_layers", "write_netlist"]
+           "lstm_to_netlist", "netlist_paths", "normalise_layers", "write_files",
+           "write_netlist"]

@@ -23,7 +23,7 @@ TOP_KEYS = ("lstm_hw", "name", "doc", "format", "precision", "inputs", "outputs"
             "clock", "modules", "import")
 MODULE_KEYS = ("doc", "params", "inputs", "outputs", "blocks")
 LIBRARY = Path(__file__).resolve().parent.parent / "library"   # import: [lstm_hw/NAME.yaml]
-PARTS = ("result", "weight", "bias", "accum", "table_size")
+PARTS = ("result", "weight", "bias", "accum", "table", "table_size")
 
 
 def load_design(path: str | Path, library: bool = False,
