@@ -100,7 +100,26 @@ def model_files(case: Case, folder: Path) -> tuple[Path, Path]:
     return model, config
 
 
-def cpp_namespace(case: Case) -> str:
+# h and c step by step through nnet::lstm(_static), as lstm_stack calls it, printed with the h
+# of lstm_stack: "name seq step h_stack... h... c..." (hex floats: exact)
+STEPWISE = """layer2_t hs[{h}], cs[{h}];
+        for (int j = 0; j < {h}; j++) {{ hs[j] = 0; cs[j] = 0; }}
+        for (int t = 0; t < {steps}; t++) {{
+            input_t step[{n_in}];
+            for (int j = 0; j < {n_in}; j++) step[j] = data[t * {n_in} + j];
+            {lstm}<input_t, layer2_t, config2>(t == 0, step, hs, cs, w2, wr2, b2, br2);
+            printf("{name} %d %d", s, t);
+            for (int j = 0; j < {h}; j++) printf(" %a", res[t * {h} + j].to_double());
+            for (int j = 0; j < {h}; j++) printf(" %a", hs[j].to_double());
+            for (int j = 0; j < {h}; j++) printf(" %a", cs[j].to_double());
+            printf("\\n");
+        }}"""
+
+
+def cpp_namespace(case: Case, stepwise: bool = True) -> str:
+    """stepwise: print h and c of every step (the test; the inputs written in); else read the
+    inputs from the file argv[1] and write lstm_stack's h to argv[2] as doubles (the benchmark:
+    hls4ml's predict over many sequences)."""
     t = case.types
     n_in, h, steps = case.inputs.shape[2], case.units, case.inputs.shape[1]
     n_seq = case.inputs.shape[0]
@@ -135,6 +154,19 @@ def cpp_namespace(case: Case) -> str:
 }};
 """
     seq_in = case.inputs.reshape(n_seq, -1)
+    if stepwise:
+        inputs = (f"const double x_in[{n_seq}][{seq_in.shape[1]}] = {{" + ", ".join(
+            "{" + ", ".join(repr(float(v)) for v in row) + "}" for row in seq_in) + "};")
+        read, write, x_of = "", "", "x_in[s][k]"
+        step = STEPWISE.format(h=h, n_in=n_in, steps=steps, name=case.name,
+                               lstm="nnet::lstm_static" if case.static else "nnet::lstm")
+    else:
+        inputs, x_of = "", "x[s][k]"
+        read = ("FILE* f = fopen(in_path, \"rb\"); if (!f || fread(x, sizeof x, 1, f) != 1) "
+                "exit(3); fclose(f);")
+        write = ("f = fopen(out_path, \"wb\"); if (!f || fwrite(out, sizeof out, 1, f) != 1) "
+                 "exit(4); fclose(f);")
+        step = f"for (int k = 0; k < {steps * h}; k++) out[s][k] = res[k].to_double();"
     return f"""namespace {case.name} {{
 typedef {t['input']} input_t;
 typedef {t['result']} layer2_t;
@@ -177,71 +209,69 @@ weight2_t w2[{n_in * 4 * h}] = {{{_values(case.kernel, t['weight'])}}};
 recurrent_weight2_t wr2[{h * 4 * h}] = {{{_values(case.recurrent_kernel, t['recurrent_weight'])}}};
 bias2_t b2[{4 * h}] = {{{_values(case.bias, t['bias'])}}};
 recurrent_bias2_t br2[{4 * h}] = {{{_values(case.recurrent_bias, t['recurrent_bias'])}}};
-const double x[{n_seq}][{seq_in.shape[1]}] = {{{', '.join('{' + ', '.join(repr(float(v)) for v in row) + '}' for row in seq_in)}}};
-
-void run() {{
+{inputs}
+void run(const char* in_path, const char* out_path) {{
+    static double x[{n_seq}][{steps * n_in}];
+    static double out[{n_seq}][{steps * h}];
+    {read}
     for (int s = 0; s < {n_seq}; s++) {{
         input_t data[{steps * n_in}];
-        for (int k = 0; k < {steps * n_in}; k++) data[k] = x[s][k];
+        for (int k = 0; k < {steps * n_in}; k++) data[k] = {x_of};
         layer2_t res[{steps * h}];
         nnet::lstm_stack<input_t, layer2_t, config2>(data, res, w2, wr2, b2, br2);
-        layer2_t hs[{h}], cs[{h}];
-        for (int j = 0; j < {h}; j++) {{ hs[j] = 0; cs[j] = 0; }}
-        for (int t = 0; t < {steps}; t++) {{
-            input_t step[{n_in}];
-            for (int j = 0; j < {n_in}; j++) step[j] = data[t * {n_in} + j];
-            {'nnet::lstm_static' if case.static else 'nnet::lstm'}<input_t, layer2_t, config2>(t == 0, step, hs, cs, w2, wr2, b2, br2);
-            printf("{case.name} %d %d", s, t);
-            for (int j = 0; j < {h}; j++) printf(" %a", res[t * {h} + j].to_double());
-            for (int j = 0; j < {h}; j++) printf(" %a", hs[j].to_double());
-            for (int j = 0; j < {h}; j++) printf(" %a", cs[j].to_double());
-            printf("\\n");
-        }}
+        {step}
     }}
+    {write}
 }}
 }}  // namespace {case.name}
 """
 
 
-def cpp_source(cases: list[Case]) -> str:
-    body = "\n".join(cpp_namespace(c) for c in cases)
-    calls = "\n".join(f"    {c.name}::run();" for c in cases)
+def cpp_source(cases: list[Case], stepwise: bool = True) -> str:
+    body = "\n".join(cpp_namespace(c, stepwise) for c in cases)
+    calls = "\n".join(f"    {c.name}::run(argc > 1 ? argv[1] : 0, argc > 2 ? argv[2] : 0);"
+                      for c in cases)
     return f"""#include <cstdio>
+#include <cstdlib>
 #include "ap_fixed.h"
 #include "nnet_utils/nnet_recurrent.h"
 {body}
-int main() {{
+int main(int argc, char** argv) {{
 {calls}
     return 0;
 }}
 """
 
 
-def hls4ml_results(cases: list[Case], folder: Path, opt: str = "-O1"
-                   ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], float, float]:
-    """Compile and run hls4ml's C++ for the cases: ({name: (h of lstm_stack, h, c), each
-    [sequences, steps, units]}, compile seconds, run seconds)."""
+def compile_cpp(cases: list[Case], folder: Path, opt: str = "-O1", stepwise: bool = True
+                ) -> tuple[Path, float]:
+    """g++ on cpp_source against the wheel's templates: (the executable, compile seconds)."""
     gxx = need_executable("g++")
     templates = hls4ml_root() / "templates" / "vivado"
     if not (templates / "nnet_utils" / "nnet_recurrent.h").is_file():
         raise AssertionError(f"hls4ml is installed but has no {templates}/nnet_utils")
     folder = Path(folder).resolve()
     source = folder / "hls4ml_lstm.cpp"
-    source.write_text(cpp_source(cases))
+    source.write_text(cpp_source(cases, stepwise))
     exe = folder / "hls4ml_lstm"
     t0 = time.perf_counter()
     build = subprocess.run([gxx, "-std=c++14", opt, f"-I{templates / 'ap_types'}",
                             f"-I{templates}", str(source), "-o", str(exe)],
                            capture_output=True, text=True)
-    compile_s = time.perf_counter() - t0
     assert build.returncode == 0, build.stderr[-3000:]
-    t0 = time.perf_counter()
+    return exe, time.perf_counter() - t0
+
+
+def hls4ml_results(cases: list[Case], folder: Path
+                   ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], float]:
+    """Compile and run hls4ml's C++ for the cases: ({name: (h of lstm_stack, h, c), each
+    [sequences, steps, units]}, compile seconds)."""
+    exe, compile_s = compile_cpp(cases, folder)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-    run_s = time.perf_counter() - t0
     results = {c.name: np.zeros((3,) + c.inputs.shape[:2] + (c.units,)) for c in cases}
     units = {c.name: c.units for c in cases}
     for line in out.splitlines():
         name, s, t, *vals = line.split()
         h = units[name]
         results[name][:, int(s), int(t)] = np.array([float.fromhex(v) for v in vals]).reshape(3, h)
-    return {k: (v[0], v[1], v[2]) for k, v in results.items()}, compile_s, run_s
+    return {k: (v[0], v[1], v[2]) for k, v in results.items()}, compile_s
