@@ -290,6 +290,19 @@ def test_cli_import_npz_state_dict(golden, tmp_path, capsys):
     assert main(["validate", str(out)]) == 0
 
 
+def test_cli_import_precision_glob_spelled_like_a_role_glob(golden, tmp_path, capsys):
+    """'*.fc' is also the cell role's own glob: the caller's rule replaces it (later wins)
+    instead of writing the key twice."""
+    g, state = golden
+    np.savez(tmp_path / "model.npz", **state)
+    out = tmp_path / "net.yaml"
+    assert main(["import", str(tmp_path / "model.npz"), "-o", str(out),
+                 "--precision", "*.fc=ap_fixed<20,8>"]) == 0
+    c = lstm_hw.load(out)
+    assert str(c.cell("l1.fc").fmt) == "ap_fixed<20,8>"
+    assert str(c.cell("l1.ig").fmt) == str(c.cell("l1.c_next").fmt) != "ap_fixed<20,8>"
+
+
 def test_cli_import_keras(golden, tmp_path, capsys):
     np.savez(tmp_path / "k.npz", **keras_arrays(golden[1]))
     assert main(["import", "--keras", str(tmp_path / "k.npz"), "-o", str(tmp_path / "k.yaml"),

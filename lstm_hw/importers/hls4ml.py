@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..fixed import FixedFormat, FormatError, parse_format
+from ..netlist import safe_yaml
 from .lstm import IDENT, ModelError, _flow, _scalar, netlist_paths, write_files
 from .models import _LSTM_KEY, read_npz, read_state_dict
 
@@ -68,18 +68,10 @@ class ConfigError(ModelError):
 
 # -- the configuration ---------------------------------------------------------------------------
 def read_config(path) -> dict:
-    """hls4ml's configuration from a YAML or JSON file: the HLSConfig mapping (unwrapped)."""
+    """hls4ml's configuration from a YAML or JSON file (the bounded safe loader: a located
+    NetlistError for YAML it cannot read): the HLSConfig mapping (unwrapped)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the hls4ml configuration: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not YAML or JSON: {getattr(exc, 'problem', exc)}") from None
+    data = safe_yaml.load(safe_yaml.read_text(path, "the hls4ml configuration"), str(path))
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected hls4ml's configuration (a mapping with Model, "
                           "LayerName...), got " + type(data).__name__)

@@ -374,6 +374,9 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
             rules.append((f"{role}: {what}", g, fmt))
     for g, fmt in extra:
         rules.append(("set by the caller", g, fmt))
+    # a glob written twice would be a duplicate YAML key: the later rule wins, as it would
+    last = {glob: k for k, (_, glob, fmt) in enumerate(rules) if fmt is not None}
+    rules = [r for k, r in enumerate(rules) if r[2] is None or last[r[1]] == k]
 
     text = _header(name, lay, ro, sizes, in_names, outputs, wfile, acts, source,
                    [notes] if isinstance(notes, str) else list(notes))
