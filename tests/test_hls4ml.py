@@ -54,7 +54,7 @@ def run_all_sequences(net, inputs, folder) -> dict[str, np.ndarray]:
     [sequences, steps, units], from the exact decimals it writes."""
     seqs, steps, n_in = inputs.shape
     data = folder / f"{net.stem}_in.csv"
-    rows = ["seq,step," + ",".join(f"x[{j}]" for j in range(n_in))]
+    rows = ["seq,step," + (",".join(f"x[{j}]" for j in range(n_in)) if n_in > 1 else "x")]
     rows += [f"s{s},{t + 1}," + ",".join(repr(float(v)) for v in inputs[s, t])
              for s in range(seqs) for t in range(steps)]
     data.write_text("\n".join(rows) + "\n")
@@ -171,6 +171,9 @@ def test_imported_netlist_sweeps_hls4ml_types(tmp_path):
     assert run_cli("import", model, "--hls4ml", config, "-o", out).returncode == 0
     info = run_cli("info", out)
     assert info.returncode == 0 and "table[1024] of ap_fixed<18,8>" in info.stdout
+    for named in ("input_t ap_fixed<16,6>", "accum_t ap_fixed<16,6> (lstm.zx_*",
+                  "result_t ap_fixed<16,6> (lstm.c_next", "table_t ap_fixed<18,8> (1024"):
+        assert named in info.stdout
     proc = run_cli("sweep", out, "--vary", "lstm.*:table=ap_fixed<{W},2>", "--grid", "W=8,12",
                    "--steps", "20", "--sequences", "5")
     assert proc.returncode == 0, proc.stderr

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..fixed import FixedFormat, FormatError, parse_format
 from ..netlist import safe_yaml
-from .lstm import IDENT, ModelError, _flow, _scalar, netlist_paths, write_files
+from .lstm import IDENT, ModelError, _array, _flow, _scalar, netlist_paths, write_files
 from .models import _LSTM_KEY, read_npz, read_state_dict
 
 TYPE_VARS = ("weight", "recurrent_weight", "bias", "recurrent_bias", "accum", "result")
@@ -248,29 +248,25 @@ class HlsLstm:
     pytorch: bool
 
 
-def _array(value, what: str, shape: tuple | None = None) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf":
-        raise ModelError(f"{what}: not an array of numbers")
-    if not np.all(np.isfinite(arr)):
-        raise ModelError(f"{what}: has a NaN or infinite value")
-    if shape is not None and arr.shape != shape:
+def _checked(value, what: str, shape: tuple) -> np.ndarray:
+    arr = _array(value, what, len(shape))
+    if arr.shape != shape:
         raise ModelError(f"{what}: expected shape {shape}, got {arr.shape}")
     return arr
 
 
 def _keras_layer(name: str, kernel, recurrent, bias, where: str) -> HlsLstm:
-    rk = _array(recurrent, f"{where}: '{name}' recurrent_kernel")
-    if rk.ndim != 2 or rk.shape[1] != 4 * rk.shape[0] or rk.shape[0] == 0:
+    rk = _array(recurrent, f"{where}: '{name}' recurrent_kernel", 2)
+    if rk.shape[1] != 4 * rk.shape[0] or rk.shape[0] == 0:
         raise ModelError(f"{where}: '{name}' recurrent_kernel: expected H x 4H, got {rk.shape}")
     units = rk.shape[0]
-    k = _array(kernel, f"{where}: '{name}' kernel")
-    if k.ndim != 2 or k.shape[1] != 4 * units or k.shape[0] == 0:
+    k = _array(kernel, f"{where}: '{name}' kernel", 2)
+    if k.shape[1] != 4 * units or k.shape[0] == 0:
         raise ModelError(f"{where}: '{name}' kernel: expected inputs x {4 * units}, got "
                          f"{k.shape}")
-    b = np.zeros(4 * units, k.dtype) if bias is None else \
-        _array(bias, f"{where}: '{name}' bias", (4 * units,))
-    return HlsLstm(name, k, rk, b, np.zeros(4 * units, k.dtype), False)
+    b = np.zeros(4 * units) if bias is None else \
+        _checked(bias, f"{where}: '{name}' bias", (4 * units,))
+    return HlsLstm(name, k, rk, b, np.zeros(4 * units), False)
 
 
 def _torch_layers(arrays, where: str) -> list[HlsLstm]:
@@ -287,29 +283,29 @@ def _torch_layers(arrays, where: str) -> list[HlsLstm]:
         if m["layer"] != "0":
             raise ModelError(f"{where}: '{key}': hls4ml does not support num_layers > 1 (stack "
                              "nn.LSTM modules instead)")
-        v = value.detach().cpu().numpy() if hasattr(value, "detach") else value
-        found.setdefault(m["prefix"], {})[m["kind"]] = v
+        found.setdefault(m["prefix"], {})[m["kind"]] = value
     layers = []
     for prefix, parts in found.items():
         name = prefix.rstrip("./")
         for need in ("weight_ih", "weight_hh"):
             if need not in parts:
                 raise ModelError(f"{where}: '{prefix}{need}_l0' is missing")
-        whh = _array(parts["weight_hh"], f"{where}: '{prefix}weight_hh_l0'")
-        if whh.ndim != 2 or whh.shape[0] != 4 * whh.shape[1] or whh.shape[1] == 0:
+        whh = _array(parts["weight_hh"], f"{where}: '{prefix}weight_hh_l0'", 2)
+        if whh.shape[0] != 4 * whh.shape[1] or whh.shape[1] == 0:
             raise ModelError(f"{where}: '{prefix}weight_hh_l0': expected 4H x H, got "
                              f"{whh.shape}")
         units = whh.shape[1]
-        wih = _array(parts["weight_ih"], f"{where}: '{prefix}weight_ih_l0'")
-        if wih.ndim != 2 or wih.shape[0] != 4 * units or wih.shape[1] == 0:
+        wih = _array(parts["weight_ih"], f"{where}: '{prefix}weight_ih_l0'", 2)
+        if wih.shape[0] != 4 * units or wih.shape[1] == 0:
             raise ModelError(f"{where}: '{prefix}weight_ih_l0': expected {4 * units} x inputs, "
                              f"got {wih.shape}")
         if ("bias_ih" in parts) != ("bias_hh" in parts):
             raise ModelError(f"{where}: '{prefix}bias_ih_l0' and '{prefix}bias_hh_l0' come "
                              "together")
-        zeros = np.zeros(4 * units, wih.dtype)
-        b = _array(parts.get("bias_ih", zeros), f"{where}: '{prefix}bias_ih_l0'", (4 * units,))
-        br = _array(parts.get("bias_hh", zeros), f"{where}: '{prefix}bias_hh_l0'", (4 * units,))
+        zeros = np.zeros(4 * units)
+        b = _checked(parts.get("bias_ih", zeros), f"{where}: '{prefix}bias_ih_l0'", (4 * units,))
+        br = _checked(parts.get("bias_hh", zeros), f"{where}: '{prefix}bias_hh_l0'",
+                      (4 * units,))
         layers.append(HlsLstm(name, wih.T, whh.T, b, br, True))
     return layers
 
@@ -557,7 +553,7 @@ def hls4ml_netlist(model: KerasModel, config: Config, *, name: str, weights_file
                     f"TableSize {lt.table_size}")
     text.append("# Sweep them with --precision, e.g. 'LAYER.z*=...' (accum_t), 'LAYER.*:table=...'.")
     text += ["lstm_hw: 1", f"name: {_scalar(name)}",
-             f"doc: {_scalar(f'hls4ml LSTM from {Path(source).name}')}",
+             f"doc: {_scalar(_doc(source, in_fmt, lines_types))}",
              f"format: {_scalar(str(in_fmt))}",
              "import: [lstm_hw/lstm.yaml]   # module lstm_hls4ml", "",
              f"inputs: {{{input_name}: {{size: {model.layers[0].kernel.shape[0]}, "
@@ -568,6 +564,19 @@ def hls4ml_netlist(model: KerasModel, config: Config, *, name: str, weights_file
                  "    params:"]
         text += [f"      {k}: {_flow(v)}" for k, v in params.items()]
     return "\n".join(text) + "\n", arrays
+
+
+def _doc(source: str, in_fmt: FixedFormat, layers) -> str:
+    """The netlist's doc (``info`` shows it): hls4ml's types by name, and the blocks of each."""
+    parts = [f"hls4ml's LSTM from {Path(source).name}; input_t {in_fmt}"]
+    for lay, lt in layers:
+        t, n = lt.types, lay.name
+        parts.append(f"{n}: result_t {t['result']} ({n}.c_next, {n}.h_next), accum_t "
+                     f"{t['accum']} ({n}.zx_*, {n}.zh_*, {n}.z_*, the gates, {n}.hc), weight_t "
+                     f"{t['weight']}, recurrent_weight_t {t['recurrent_weight']}, bias_t "
+                     f"{t['bias']}, recurrent_bias_t {t['recurrent_bias']}, table_t "
+                     f"{lt.table_t} ({lt.table_size} entries)")
+    return "; ".join(parts)
 
 
 def _looks_like_lstm(entry: dict) -> bool:
