@@ -3,6 +3,9 @@
     python -m benchmarks            all of them (the long run takes a few minutes)
     python -m benchmarks --quick    a 1,000,000-step long run instead of 10,000,000
     python -m benchmarks --record   also write the figures to benchmarks/recorded.json
+
+The last, hls4ml's compile-and-predict against lstm_hw (bench_hls4ml), needs g++ and hls4ml's
+wheel (templates only) and compiles hls4ml's C++ for a 64-unit LSTM (minutes).
 """
 import argparse
 import json
@@ -12,8 +15,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from . import (bench_cell, bench_datasets, bench_engine, bench_memory, bench_sweep,
-               bench_timing)
+from . import (bench_cell, bench_datasets, bench_engine, bench_hls4ml, bench_memory,
+               bench_sweep, bench_timing)
 from .common import RESULTS
 
 RECORDED = Path(__file__).with_name("recorded.json")
@@ -32,6 +35,7 @@ bench_timing.run()
 bench_memory.run(1_000_000 if args.quick else 10_000_000)
 bench_sweep.run()
 bench_datasets.run()
+bench_hls4ml.run()
 
 recorded = json.loads(RECORDED.read_text()) if RECORDED.exists() else {}
 slower = []

@@ -4,7 +4,7 @@ hls4ml benchmark).
 
 A ``Case`` is one LSTM layer with its hls4ml types, weights and input sequences. ``model_files``
 writes what a user has (a Keras .h5 or a PyTorch state dict, and hls4ml's configuration);
-``cpp_source`` writes one translation unit with a namespace per case: the typedefs, the config
+``cpp_sources`` writes translation units with a namespace per case: the typedefs, the config
 structs of hls4ml 1.3.0's recurrent templates (backends/vivado/passes/recurrent_templates.py:
 mult configs, activation configs, the LSTM config), the weights as hls4ml's writer prints them,
 and a function running every sequence through ``nnet::lstm_stack`` (h at every step) and step
@@ -227,38 +227,42 @@ void run(const char* in_path, const char* out_path) {{
 """
 
 
-def cpp_source(cases: list[Case], stepwise: bool = True) -> str:
-    body = "\n".join(cpp_namespace(c, stepwise) for c in cases)
+def cpp_sources(cases: list[Case], stepwise: bool = True, units: int = 1) -> list[str]:
+    """Translation units: ``units`` of namespaces (compiled side by side), then main."""
+    head = ('#include <cstdio>\n#include <cstdlib>\n#include "ap_fixed.h"\n'
+            '#include "nnet_utils/nnet_recurrent.h"\n')
+    groups = [cases[k::units] for k in range(units) if cases[k::units]]
+    sources = [head + "\n".join(cpp_namespace(c, stepwise) for c in group) for group in groups]
+    decls = "\n".join(f"namespace {c.name} {{ void run(const char*, const char*); }}"
+                      for c in cases)
     calls = "\n".join(f"    {c.name}::run(argc > 1 ? argv[1] : 0, argc > 2 ? argv[2] : 0);"
                       for c in cases)
-    return f"""#include <cstdio>
-#include <cstdlib>
-#include "ap_fixed.h"
-#include "nnet_utils/nnet_recurrent.h"
-{body}
-int main(int argc, char** argv) {{
-{calls}
-    return 0;
-}}
-"""
+    return sources + [f"{decls}\nint main(int argc, char** argv) {{\n{calls}\n    return 0;\n}}\n"]
 
 
-def compile_cpp(cases: list[Case], folder: Path, opt: str = "-O1", stepwise: bool = True
-                ) -> tuple[Path, float]:
-    """g++ on cpp_source against the wheel's templates: (the executable, compile seconds)."""
+def compile_cpp(cases: list[Case], folder: Path, opt: str = "-O1", stepwise: bool = True,
+                jobs: int = 2) -> tuple[Path, float]:
+    """g++ on the cases against the wheel's templates, ``jobs`` translation units at once:
+    (the executable, compile seconds)."""
     gxx = need_executable("g++")
     templates = hls4ml_root() / "templates" / "vivado"
     if not (templates / "nnet_utils" / "nnet_recurrent.h").is_file():
         raise AssertionError(f"hls4ml is installed but has no {templates}/nnet_utils")
     folder = Path(folder).resolve()
-    source = folder / "hls4ml_lstm.cpp"
-    source.write_text(cpp_source(cases, stepwise))
-    exe = folder / "hls4ml_lstm"
+    flags = ["-std=c++14", opt, f"-I{templates / 'ap_types'}", f"-I{templates}"]
+    objects, builds = [], []
     t0 = time.perf_counter()
-    build = subprocess.run([gxx, "-std=c++14", opt, f"-I{templates / 'ap_types'}",
-                            f"-I{templates}", str(source), "-o", str(exe)],
-                           capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr[-3000:]
+    for k, text in enumerate(cpp_sources(cases, stepwise, jobs)):
+        source = folder / f"hls4ml_lstm_{k}.cpp"
+        source.write_text(text)
+        objects.append(source.with_suffix(".o"))
+        builds.append(subprocess.Popen([gxx, *flags, "-c", str(source), "-o", str(objects[-1])],
+                                       stderr=subprocess.PIPE, text=True))
+    for build in builds:
+        errors = build.communicate()[1]
+        assert build.returncode == 0, errors[-3000:]
+    exe = folder / "hls4ml_lstm"
+    subprocess.run([gxx, *map(str, objects), "-o", str(exe)], check=True)
     return exe, time.perf_counter() - t0
 
 
