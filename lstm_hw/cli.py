@@ -18,6 +18,7 @@ QUIET_HELP = ("no progress on stderr (long work otherwise says what it is doing:
 
 PART_MEANINGS = {"result": "the block's own format (the default)", "weight": "a dot's weights",
                  "bias": "a dot's bias", "accum": "a dot's accumulator",
+                 "table": "a sigmoid/tanh table's entry format (hls4ml's table_t)",
                  "table_size": "a sigmoid/tanh table's number of entries (VALUE a number)"}
 
 
