@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_parser(sub)
     from .explore.command import add_explore_parsers   # lstm-hw sweep, profile, tune
     add_explore_parsers(sub)
+    from .rtl.command import add_rtl_parsers           # lstm-hw verilog, synth
+    add_rtl_parsers(sub, _netlist_options, _load)
     for command in sub.choices.values():   # also after the command: lstm-hw run ... --quiet
         command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                              help=QUIET_HELP)
