@@ -22,6 +22,20 @@ def add_rtl_parsers(sub, netlist_options, load) -> None:
     netlist_options(p)
     p.set_defaults(func=lambda args: cmd_verilog(args, load))
 
+    p = sub.add_parser("synth", help="Yosys on the Verilog export: LUTs, FFs, DSPs, BRAMs next "
+                       "to the cost model's estimate",
+                       description="Synthesise the netlist's Verilog export with Yosys "
+                                   "(synth_xilinx for UltraScale+, or Yosys's generic LUT6 "
+                                   "mapping) and print its resource counts next to the cost "
+                                   "model's (`info`), per netlist module instance and in total. "
+                                   "Results are cached by content.")
+    p.add_argument("netlist", metavar="NETLIST")
+    p.add_argument("--target", choices=("xilinx", "generic"), default="xilinx")
+    p.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+                   help="stop Yosys after this long (default 600) and say so")
+    netlist_options(p)
+    p.set_defaults(func=lambda args: cmd_synth(args, load))
+
 
 def _check_outputs(paths: list[str], inputs: list[str]) -> None:
     """An output may not be an input of the command, nor another output."""
@@ -65,3 +79,44 @@ def cmd_verilog(args, load) -> int:
     with atomic_write(args.output) as fh:
         fh.write(module.text)
     return 0
+
+
+def cmd_synth(args, load) -> int:
+    from ..report.table import render_table
+    from .synth import synthesise
+    from .verilog import export_verilog
+    circuit = load(args)
+    result = synthesise(export_verilog(circuit), args.target, args.timeout)
+    groups: dict[str, list] = {}
+    for c in circuit.cells:      # a netlist module instance: the signals named 'inst.*'
+        groups.setdefault(c.name.split(".")[0] if "." in c.name else "(top level)", []).append(c)
+    rows = []
+    for name, cells in groups.items():
+        model = _model_cost(cells, circuit.cells)
+        rows.append([name, "", "", "", "", "", *model])
+    model = _model_cost(circuit.cells, circuit.cells)
+    rows.append(["total", result.luts + result.lutram, result.ffs, result.dsps,
+                 f"{result.brams:g}", f"{result.lut_equivalents:,.0f}", *model])
+    how = "synth_xilinx -family xcup" if args.target == "xilinx" else "synth -lut 6"
+    print(f"{circuit.name}: Yosys ({how}, {result.seconds:g} s) next to the cost model "
+          f"(compile/cells.py: cost)")
+    print(render_table(["", "LUTs", "FFs", "DSPs", "BRAMs", "LUT-eq", "model LUTs",
+                        "model reg bits", "model DSPs", "model table bits", "model LUT-eq"],
+                       rows, "lrrrrrrrrrr"))
+    print("LUT-eq = LUTs (LUTRAM included) + 100 per DSP + FFs / 2 + 576 per BRAM; the model's "
+          "the same with register bits and table bits / 64. Yosys synthesises the flat export as "
+          "a whole: per instance, the model's estimate only.")
+    return 0
+
+
+def _model_cost(cells, all_cells) -> list:
+    from ..compile.cells import cost
+    keys = ("mult_luts", "adder_bits", "logic_bits", "reg_bits", "dsp", "table_bits", "total")
+    sums = dict.fromkeys(keys, 0)
+    for c in cells:
+        for k, v in cost(c, all_cells).items():
+            if k in sums:
+                sums[k] += v
+    luts = sums["mult_luts"] + sums["adder_bits"] + sums["logic_bits"]
+    return [f"{luts:,}", f"{sums['reg_bits']:,}", sums["dsp"], f"{sums['table_bits']:,}",
+            f"{sums['total']:,.0f}"]

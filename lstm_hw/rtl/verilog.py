@@ -391,6 +391,12 @@ class Emitter:
                                                  self.cells[a].fmt.frac - c.fmt.frac, c.fmt))
         else:
             self.diag.error(c.loc, f"block '{c.name}': op '{op}' cannot be exported to Verilog")
+            self.refused(c)
+
+    def refused(self, c: Cell) -> None:
+        """A cell reported as not exportable: zeros, so that the other errors are found too."""
+        for e in range(c.size):
+            self.define(c, e, lit(0, c.fmt.width))
 
     def dot_rows(self, c: Cell) -> list[str]:
         """Each row's result: the exact sum of products and bias quantised once, or (accum)
@@ -442,6 +448,7 @@ class Emitter:
                             f"input would be a ROM of 2**{xf.width} entries (inputs of at most "
                             f"{EXACT_ROM_MAX_BITS} bits are exported): give it a table or pwl, "
                             f"or narrow its input")
+            self.refused(c)
         else:   # the exact function of every input value, as the engine computes it
             f = LIBM_ACTIVATIONS[c.op]
             bits = np.arange(1 << xf.width, dtype=np.int64)

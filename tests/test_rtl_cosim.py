@@ -1,0 +1,287 @@
+"""The Verilog export against the simulator, cycle by cycle, in Verilator and Icarus.
+
+(a) every shipped netlist (the 2x128 network aside: its build costs minutes, see the README):
+    20,000 cycles of the memory task's random inputs (the lecture's cells) or random inputs (the
+    2x16 network), exported by the real CLI and compared with `lstm-hw run --per-cycle` on every
+    output and valid bit at every cycle, in this module's own harness (tests/rtl_harness.py)
+    under Verilator and Icarus, and with the testbench `lstm-hw verilog --testbench` writes;
+(b) 56 random netlists of the engine tests' generator (every op and mode, timed ones with
+    latency, folded dots and II > 1), >= 1,000 cycles each, in one Verilator build (a sample of
+    them in Icarus), every export `verilator --lint-only -Wall` clean and read by Icarus and
+    Yosys without a warning;
+(c) each quantiser the exporter writes, against the exact Fraction quantiser of the oracle;
+(d) what cannot be exported: a located error.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lstm_hw
+from cli_helpers import run_cli
+from external import need_executable
+from lstm_hw.rtl import export_verilog
+from lstm_hw.rtl.quantise import quantiser
+from lstm_hw.tasks import memory
+from oracle_sim import own_quantise
+from rtl_harness import (Dut, assert_all_match, from_per_cycle_csv, run_icarus, run_verilator,
+                         write_harness)
+from test_engine_vs_oracle import (HEADROOM, O_MODES, Q_MODES, examples, input_range, load_text,
+                                   netlists)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ["memory_cell", "memory_cell_peephole", "memory_cell_peephole_lecture",
+           "memory_cell_layer", "memory_cell_pipelined", "memory_lstm2x16"]
+SMALL = SHIPPED[:-1]
+CYCLES = 20_000
+
+
+def lint(files: list[Path]) -> None:
+    """Verilator -Wall, Icarus -Wall and Yosys read every file without a warning."""
+    proc = subprocess.run([need_executable("verilator"), "--lint-only", "-Wall",
+                           "-Wno-MULTITOP", *map(str, files)], capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr[-4000:]
+    for f in files:
+        proc = subprocess.run([need_executable("iverilog"), "-g2005", "-Wall", "-o", "/dev/null",
+                               str(f)], capture_output=True, text=True)
+        assert proc.returncode == 0 and not (proc.stdout + proc.stderr).strip(), proc.stderr
+    script = "; ".join(f"read_verilog {f}" for f in files)
+    proc = subprocess.run([need_executable("yosys"), "-q", "-p", script], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0 and "warning" not in (proc.stdout + proc.stderr).lower(), \
+        proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) the shipped netlists, through the CLI
+
+def shipped_inputs(name: str, circuit, cycles: int) -> np.ndarray:
+    """Enough time steps for `cycles` clock cycles: the memory task's random sequences for
+    the lecture's cells, uniform random values in [-1, 1] for the trained network."""
+    ii = lstm_hw.Simulator(circuit, "interpreter").timing.ii
+    steps = cycles // ii
+    if name.startswith("memory_cell"):
+        return memory.generate(1, steps, seed=13)[0]
+    rng = np.random.default_rng(13)
+    return np.round(rng.uniform(-1, 1, (steps, len(circuit.input_columns()))), 3)
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """Per shipped netlist: its export and testbench (CLI), and its `run --per-cycle` run."""
+    folder = tmp_path_factory.mktemp("shipped")
+    out = {}
+    for name in SHIPPED:
+        netlist = ROOT / "netlists" / f"{name}.yaml"
+        circuit = lstm_hw.load(netlist)
+        x = shipped_inputs(name, circuit, CYCLES)
+        csv_in = folder / f"{name}.csv"
+        csv_in.write_text(",".join(circuit.input_columns()) + "\n" +
+                          "\n".join(",".join(repr(float(v)) for v in row) for row in x) + "\n")
+        proc = run_cli("verilog", netlist, "-o", folder / f"{name}.v", "--testbench",
+                       folder / f"{name}_tb.v", "-i", csv_in)
+        assert proc.returncode == 0, proc.stderr
+        outputs = [circuit.cells[o].name for o in circuit.outputs]
+        per_cycle = folder / f"{name}.cycles.csv"
+        proc = run_cli("run", netlist, "-i", csv_in, "--per-cycle", "-o", per_cycle,
+                       *[a for o in outputs for a in ("--signals", o)])
+        assert proc.returncode == 0, proc.stderr
+        module = export_verilog(circuit)
+        assert module.text == (folder / f"{name}.v").read_text()
+        out[name] = (circuit, module, from_per_cycle_csv(module, circuit, per_cycle))
+    return folder, out
+
+
+def test_shipped_netlists_lint_clean(shipped):
+    folder, _ = shipped
+    lint([folder / f"{name}.v" for name in SHIPPED])
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+def test_shipped_netlists_in_own_harness(shipped, simulator, tmp_path):
+    """Every shipped netlist, in one harness, against `lstm-hw run --per-cycle` (Icarus, an
+    event-driven simulator, takes over 10 minutes for 2,000 cycles of the 2x16 network's
+    7,000 wires: it runs the lecture's cells)."""
+    _, runs = shipped
+    names = SHIPPED if simulator == "verilator" else SMALL
+    duts = [runs[name][2] for name in names]
+    assert all(len(d.in_valid) >= CYCLES - 4 for d in duts)
+    files = write_harness(duts, tmp_path)
+    run = run_verilator if simulator == "verilator" else run_icarus
+    assert_all_match(duts, run(files, "harness", tmp_path))
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_shipped_netlist_generated_testbench_icarus(shipped, name):
+    folder, _ = shipped
+    out = run_icarus([folder / f"{name}.v", folder / f"{name}_tb.v"], f"{name}_tb", folder)
+    assert "PASS: " in out and "MISMATCH" not in out, out[-2000:]
+
+
+@pytest.mark.parametrize("name", ["memory_cell_pipelined", "memory_lstm2x16"])
+def test_shipped_netlist_generated_testbench_verilator(shipped, name):
+    folder, _ = shipped
+    out = run_verilator([folder / f"{name}.v", folder / f"{name}_tb.v"], f"{name}_tb", folder)
+    assert "PASS: " in out and "MISMATCH" not in out, out[-2000:]
+
+
+def test_generated_testbench_reports_the_first_difference(shipped, tmp_path):
+    """A testbench whose expected values are off by one bit stops there, saying where."""
+    folder, _ = shipped
+    lines = (folder / "memory_cell_tb.hex").read_text().splitlines()
+    lines[7] = f"{int(lines[7], 16) ^ (1 << 1):0{len(lines[7])}x}"     # y_valid's bit is 0: y
+    (tmp_path / "bad.hex").write_text("\n".join(lines) + "\n")
+    tb = (folder / "memory_cell_tb.v").read_text().replace(
+        str((folder / "memory_cell_tb.hex").resolve()), str(tmp_path / "bad.hex"))
+    (tmp_path / "tb.v").write_text(tb)
+    out = run_icarus([folder / "memory_cell.v", tmp_path / "tb.v"], "memory_cell_tb", tmp_path)
+    assert "MISMATCH at cycle 7: y (ap_fixed<16,8,AP_RND_CONV,AP_SAT>): verilog" in out, out
+    assert "PASS" not in out
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) random netlists
+
+def random_raw(rng, fmt, n: int) -> np.ndarray:
+    """n raw values of fmt: a quarter 0 or the ends of the range, a quarter small, the rest
+    anywhere in it."""
+    lo, hi = input_range(fmt)
+    frac = fmt.width - fmt.integer
+    small = (max(lo, -(4 << frac)), min(hi, 4 << frac)) if frac >= 0 else (0, 0)
+    pick = rng.integers(0, 4, n)
+    ends = rng.choice([lo, hi, 0, min(hi, 1), max(lo, -1)], n)
+    return np.where(pick == 0, ends, np.where(pick == 1, rng.integers(small[0], small[1] + 1, n),
+                                              rng.integers(lo, hi + 1, n)))
+
+
+N_RANDOM = 56
+
+
+@examples(1)
+@given(data=st.data())
+def test_random_netlists_cosimulate(data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("random")
+    duts, refused, features = [], [], set()
+    while len(duts) < N_RANDOM:
+        spec = data.draw(netlists(timed=len(duts) % 5 >= 2))
+        try:
+            circuit = load_text(spec.text)
+        except lstm_hw.NetlistError as exc:
+            assert all(HEADROOM in d.message for d in exc.diagnostics), exc.render()
+            continue
+        try:
+            module = export_verilog(circuit, top=f"random{len(duts)}")
+        except lstm_hw.NetlistError as exc:   # an exact activation of a wide input: said so
+            assert all("exact" in d.message and "ROM" in d.message for d in exc.diagnostics), \
+                exc.render()
+            refused.append(spec.text)
+            continue
+        sim = lstm_hw.Simulator(circuit, "interpreter")
+        rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32)))
+        steps = -(-1000 // sim.timing.ii)
+        raw = np.stack([random_raw(rng, circuit.cells[c].fmt, steps) for c in circuit.inputs
+                        for _ in range(circuit.cells[c].size)], axis=1)
+        hw = sim.hardware
+        cycles = sim.run_cycles(raw, [hw.cells[sim.present[o]].name for o in circuit.outputs],
+                                raw_inputs=True)
+        n = cycles.data.shape[1]
+        applied = sim.cycle_inputs(raw[None], n)[:, :, 0]
+        in_valid = applied[:, raw.shape[1]] if sim.timing.timed else np.ones(n, np.int64)
+        valids = np.stack([sim.valid_cycles(o, steps, n) for o in circuit.outputs], axis=1)
+        duts.append(Dut(module, applied[:, :raw.shape[1]], in_valid, cycles.data[0], valids))
+        features |= spec.features | ({"ii>1"} if sim.timing.ii > 1 else set())
+    assert len(refused) <= N_RANDOM // 10, refused
+    for f in ("dot", "add", "sub", "mul", "mux", "slice", "concat", "identity", "reg.enable",
+              "reg.reset", "latency", "ii>1", "dot.accum", "sigmoid.table", "tanh.pwl_points"):
+        assert any(g.startswith(f) for g in features), f
+    assert all(len(d.in_valid) >= 1000 for d in duts)
+    files = write_harness(duts, folder)
+    lint(files[:-1])
+    assert_all_match(duts, run_verilator(files, "harness", folder))
+    sample = duts[::7]
+    (folder / "icarus").mkdir()
+    files = write_harness(sample, folder / "icarus")
+    assert_all_match(sample, run_icarus(files, "harness", folder / "icarus"))
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) the quantisers, against the exact oracle
+
+def test_quantisers_match_the_exact_oracle(tmp_path):
+    """Every rounding and overflow mode (and saturation bits), signed and unsigned, right and
+    left shifts: every value of a 7-bit source through the Verilog function, in Icarus."""
+    cases = []
+    for q in Q_MODES:
+        for o in O_MODES:
+            for signed in (True, False):
+                for width, nbits, drop in ((4, 0, 2), (3, 0, 4), (5, 0, -1), (4, 2, 1),
+                                           (4, 1, 3), (6, 0, 0), (1, 0, 2), (4, 4, 1)):
+                    if (o == "AP_WRAP_SM" and not signed) or \
+                            (nbits and o not in ("AP_WRAP", "AP_WRAP_SM")):
+                        continue
+                    cases.append((lstm_hw.FixedFormat(width, 2, signed, q, o, nbits), drop))
+    funcs = [quantiser(f"q{k}", 7, drop, fmt) for k, (fmt, drop) in enumerate(cases)]
+    lines = ["module qtest;", *funcs, "  integer v;", "  reg [6:0] x;", "  initial begin",
+             "    for (v = 0; v < 128; v = v + 1) begin", "      x = v;"]
+    lines += [f"      $display(\"{k} %0d %0d\", v, q{k}(x));" for k in range(len(cases))]
+    lines += ["    end", "    $finish;", "  end", "endmodule", ""]
+    (tmp_path / "q.v").write_text("\n".join(lines))
+    out = run_icarus([tmp_path / "q.v"], "qtest", tmp_path)
+    seen = 0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) != 3 or not parts[0].isdigit():
+            continue
+        k, bits, got = map(int, parts)
+        fmt, drop = cases[k]
+        x = Fraction(bits - 128 if bits >= 64 else bits) * Fraction(2) ** -(fmt.frac + drop)
+        raw = own_quantise(x, fmt.width, fmt.integer, fmt.signed, fmt.rounding,
+                           fmt.saturation, fmt.saturation_bits)[0]
+        assert got == raw & ((1 << fmt.width) - 1), (str(fmt), drop, x, got, raw)
+        seen += 1
+    assert seen == 128 * len(cases)
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) what cannot be exported
+
+def test_exact_activation_of_a_wide_input_is_a_located_error(tmp_path):
+    netlist = tmp_path / "wide.yaml"
+    netlist.write_text("lstm_hw: 1\nname: wide\nformat: ap_fixed<20,8>\ninputs: [x]\n"
+                       "outputs: [y]\nblocks:\n  y: {op: tanh, in: x, exact: true}\n")
+    proc = run_cli("verilog", netlist, "-o", tmp_path / "wide.v")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"{netlist}:7:3: error: block 'y': an exact tanh of a 20-bit "
+                                  f"input"), proc.stderr
+    assert not (tmp_path / "wide.v").exists()
+
+
+def test_port_named_like_a_keyword_is_a_located_error(tmp_path):
+    netlist = tmp_path / "kw.yaml"
+    netlist.write_text("lstm_hw: 1\nname: kw\ninputs: [clk]\noutputs: [y]\n"
+                       "blocks:\n  y: {op: add, in: [clk, clk]}\n")
+    proc = run_cli("verilog", netlist, "-o", tmp_path / "kw.v")
+    assert proc.returncode == 2
+    assert "error: signal 'clk': its Verilog port 'clk'" in proc.stderr, proc.stderr
+
+
+def test_testbench_needs_its_inputs(tmp_path):
+    proc = run_cli("verilog", ROOT / "netlists" / "memory_cell.yaml", "-o", tmp_path / "m.v",
+                   "--testbench", tmp_path / "tb.v")
+    assert proc.returncode == 2 and "--testbench and -i go together" in proc.stderr
+    assert not (tmp_path / "m.v").exists()
+
+
+def test_internal_names_keep_the_netlist_names(shipped):
+    """Signals keep their names (dots as _), so the waveforms line up with lstm_hw's."""
+    _, runs = shipped
+    text = runs["memory_lstm2x16"][1].text
+    for name in ("l1_c_0", "l1_h_15", "l2_c_next_3", "y"):
+        assert re.search(rf"\\b{name}\\b( =|;|,)", text), name
