@@ -743,11 +743,11 @@ def _declared(decl: str) -> str:
 def export_verilog(circuit: Circuit, top: str | None = None) -> VerilogModule:
     """The circuit's hardware (as the simulator runs it) as a Verilog module named ``top``
     (default: the netlist's name). Raises NetlistError where a block cannot be exported."""
-    from ..sim.simulator import Simulator
-    sim = Simulator(circuit, engine="interpreter")
-    hw = sim.hardware
-    timed = sim.timing.timed
-    delays = [sim.timing.finish[o] if timed else 0 for o in circuit.outputs]
+    from ..compile.pipeline import compile_circuit
+    compiled = compile_circuit(circuit)
+    hw, timing = compiled.hardware, compiled.timing
+    timed = timing.timed
+    delays = [timing.finish[o] if timed else 0 for o in circuit.outputs]
     name = top or circuit.name
     if not IDENT.match(name) or name in KEYWORDS:
         diag = Diagnostics()
