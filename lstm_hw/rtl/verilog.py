@@ -501,7 +501,7 @@ class Emitter:
             s = cd.bit_length() - 1
             qw, qexpr = mb - s, f"mag[{mb - 1}:{s}]"
         else:
-            s = (mb - 1) + math.ceil(math.log2(cd))
+            s = (mb - 1) + (cd - 1).bit_length()     # mb - 1 + ceil(log2 c)
             m = -(-(1 << s) // cd)
             bw = mb + m.bit_length()
             regs.append(("big", bw))
