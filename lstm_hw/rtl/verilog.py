@@ -174,6 +174,7 @@ def chain(select: str, sel_width: int, values: list[str]) -> str:
 
 
 LITERAL = re.compile(r"\b\d+'s?[hdbo][0-9a-fA-F_]+")
+MEMORY = re.compile(r"^reg \[[^\]]*\] \w+ \[")     # a ROM's declaration
 WRITTEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?\s*<=")
 
 
@@ -710,7 +711,7 @@ class Emitter:
         counts = Counter(re.findall(r"[A-Za-z_][A-Za-z0-9_]*",
                                     WRITTEN.sub(" ", LITERAL.sub(" ", text))))
         declared = [_declared(d) for d in body if d.startswith(("wire ", "reg "))
-                    and not d.endswith("];")]
+                    and not MEMORY.match(d)]
         unused = [n for n in declared if counts[n] == 1]
         unused += [d.split()[-1] for d in self.port_decls if d.startswith("input")
                    and counts[d.split()[-1]] == 0]
