@@ -1,8 +1,10 @@
 """Fixed-point formats with the semantics of Vivado/Vitis HLS ``ap_fixed``.
 
 A value of format ``ap_fixed<W,I,Q,O,N>`` is held as a raw int64 ``r`` meaning ``r * 2**-F`` with
-``F = W - I`` fractional bits (F may be negative or exceed W). Every quantisation in lstm_hw goes
-through :func:`finish`: the exact value is first floored onto the target's grid (``T``, plus the
+``F = W - I`` fractional bits (F may be negative or exceed W). ``ap_fixed`` goes up to W = 64,
+``ap_ufixed`` up to W = 63 (an unsigned 64-bit raw value does not fit int64), I from -128 to 128.
+Every quantisation in lstm_hw goes through :func:`finish`: the exact value is first floored onto
+the target's grid (``T``, plus the
 first dropped bit ``qb`` and whether any lower dropped bit was set, ``r``), then the rounding mode
 decides the increment, then the overflow mode handles a result outside ``[lo, hi]``. This mirrors
 ``ap_fixed_base::quantization_adjust`` and ``overflow_adjust`` of the Xilinx headers bit for bit,
@@ -25,15 +27,14 @@ from numba import njit
 ROUNDING_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF",
                   "AP_RND_CONV")
 OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM", "AP_WRAP_SM")
-MAX_WIDTH = 32
+MAX_WIDTH = 64            # ap_fixed; ap_ufixed up to MAX_WIDTH - 1 (its raw value is an int64)
+MAX_INTEGER = 128         # |I|: any I the headers take within this range, I > W and I <= 0 too
 
 # Integer codes the kernel sees (index into the tuples above).
 TRN, TRN_ZERO, RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV = range(7)
 WRAP, SAT, SAT_ZERO, SAT_SYM, WRAP_SM = range(5)
 
-# Stand-in magnitude for a floor value far outside every format: keeps the low bits that wrapping
-# needs (2**62 is 0 modulo 2**(W+1)) while staying clear of int64 overflow when rounded.
-_FAR = 1 << 62
+INT64_MAX = np.int64(2**63 - 1)
 
 
 class FormatError(ValueError):
@@ -54,8 +55,13 @@ class FixedFormat:
     def __post_init__(self):
         if not isinstance(self.width, int) or not 1 <= self.width <= MAX_WIDTH:
             raise FormatError(f"width must be an integer from 1 to {MAX_WIDTH}, got {self.width}")
-        if not isinstance(self.integer, int) or abs(self.integer) > 64:
-            raise FormatError(f"integer bits must be an integer within +-64, got {self.integer}")
+        if not self.signed and self.width == MAX_WIDTH:
+            raise FormatError(f"ap_ufixed has at most {MAX_WIDTH - 1} bits here (raw values are "
+                              f"int64), got {self.width}: use ap_fixed<{MAX_WIDTH},...> or "
+                              f"ap_ufixed<{MAX_WIDTH - 1},...>")
+        if not isinstance(self.integer, int) or abs(self.integer) > MAX_INTEGER:
+            raise FormatError(f"integer bits must be an integer within +-{MAX_INTEGER}, "
+                              f"got {self.integer}")
         if self.rounding not in ROUNDING_MODES:
             raise FormatError(f"unknown quantisation mode '{self.rounding}' "
                               f"(expected one of {', '.join(ROUNDING_MODES)})")
@@ -103,7 +109,8 @@ class FixedFormat:
         return Fraction(int(raw)) * Fraction(2) ** -self.frac
 
     def to_float(self, raw):
-        """Raw integer(s) to float64 (exact for every format of width <= 32)."""
+        """Raw integer(s) to float64: exact where |raw| < 2**53 (every format of width <= 53),
+        else the nearest float64. Exact values: to_fraction, to_decimal."""
         return np.ldexp(np.asarray(raw, dtype=np.float64), -self.frac)
 
     def quantise(self, values) -> np.ndarray:
@@ -172,45 +179,84 @@ def round_increment(q, neg, qb, r, odd):
     return False
 
 
+@njit(cache=True, inline="always")
+def ones(n):
+    """The n lowest bits set, n from 0 to 64 (a shift by 64 is undefined in LLVM: no 1 << 64)."""
+    return np.int64(-1) if n >= 64 else INT64_MAX >> (63 - n)
+
+
+@njit(cache=True, inline="always")
+def raw_range(width, signed):
+    """(lo, hi): the smallest and largest raw value of a format (no shift by 64, no overflow)."""
+    if signed:
+        hi = ones(width - 1)
+        return -hi - 1, hi
+    return np.int64(0), ones(width)
+
+
+@njit(cache=True, inline="always")
+def floor_shift(v, shift):
+    """floor(v * 2**-shift) for any shift, saturated to the int64 range where shift < 0 would
+    leave it (the mux's select index; shifts are clamped: a shift by 64 or more is undefined)."""
+    if shift >= 0:
+        return v >> (shift if shift < 63 else 63)
+    k = -shift if -shift < 63 else 63
+    if v > (INT64_MAX >> k):
+        return INT64_MAX
+    if v < ((-INT64_MAX - 1) >> k):
+        return -INT64_MAX - 1
+    return v << k
+
+
 @njit(cache=True)
-def finish(floor_val, qb, r, neg, q, o, width, signed, nbits):
+def finish(floor_val, k, qb, r, neg, q, o, width, signed, nbits):
     """Round, then handle overflow, as HLS does; returns (raw, overflowed).
 
-    floor_val is the exact value floored onto the target grid (|floor_val| <= 2**62 + 2**33: far
-    values are passed as a stand-in with the same low bits and sign, see _FAR).
+    The exact value, floored onto the target grid, is floor_val * 2**k: k = 0 after a right
+    shift (then |floor_val| < 2**63 - 1 where a bit may be rounded in), k > 0 for a left shift,
+    which drops no bits (qb = r = False) and may go far beyond int64. qb: the first dropped bit;
+    r: any lower dropped bit is set; neg: the exact value is negative.
     """
-    lo = -(1 << (width - 1)) if signed else 0
-    hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
-    val = floor_val + (1 if round_increment(q, neg, qb, r, (floor_val & 1) != 0) else 0)
-    sym_min = o == SAT_SYM and signed and val == lo
-    if lo <= val <= hi and not sym_min:
+    lo, hi = raw_range(width, signed)
+    kk = k if k < 63 else 63
+    if k == 0:
+        val = floor_val + (1 if round_increment(q, neg, qb, r, (floor_val & 1) != 0) else 0)
+        fits = lo <= val <= hi
+        over = val > hi
+    else:   # in range iff ceil(lo / 2**k) <= floor_val <= floor(hi / 2**k); lo is 0 or -2**(W-1)
+        fits = ((lo >> k) if k < width else 0) <= floor_val <= (hi >> kk)
+        over = floor_val > 0
+        val = (floor_val << kk) if k < 64 else np.int64(0)   # its low 64 bits, all wrapping needs
+    if fits and not (o == SAT_SYM and signed and val == lo):
         return val, False
-    over = val > hi
     if o == SAT or (o == WRAP_SM and not signed):   # unsigned AP_WRAP_SM saturates in HLS
         return (hi if over else lo), True
     if o == SAT_ZERO:
-        return 0, True
+        return np.int64(0), True
     if o == SAT_SYM:   # the header writes 10..0 | 1 for -hi: at width 1 that is lo
         return (hi if over else (-hi if signed and width > 1 else lo)), True
-    mask = (1 << width) - 1
+    mask = ones(width)
     bits = val & mask
     sign = neg
+    top_bit = np.int64(1) << (width - 1)
     if o == WRAP:
         if nbits > 0:
             if signed:
-                bits = (bits & ~(1 << (width - 1))) | ((1 << (width - 1)) if sign else 0)
+                bits = (bits & ~top_bit) | (top_bit if sign else 0)
                 if nbits > 1:
-                    rng = ((1 << (nbits - 1)) - 1) << (width - nbits)
+                    rng = ones(nbits - 1) << (width - nbits)
                     bits = (bits & ~rng) if sign else (bits | rng)
             else:
-                bits = bits | (((1 << nbits) - 1) << (width - nbits))
+                bits = bits | (ones(nbits) << (width - nbits))
     else:  # AP_WRAP_SM, signed
         top = (bits >> (width - 1)) & 1
         if nbits == 0:
-            ld = (floor_val >> width) & 1   # the lowest deleted bit of the floored source
+            # the lowest deleted bit: bit W of the floored source floor_val * 2**k
+            pos = width - k
+            ld = ((floor_val >> (pos if pos < 63 else 63)) & 1) if pos >= 0 else 0
             if ld != top:
                 bits = (~bits) & mask
-            bits = (bits & ~(1 << (width - 1))) | (ld << (width - 1))
+            bits = (bits & ~top_bit) | (top_bit if ld else 0)
         else:
             if nbits == 1:
                 if sign != (top == 1):
@@ -219,12 +265,12 @@ def finish(floor_val, qb, r, neg, q, o, width, signed, nbits):
                 lno = (bits >> (width - nbits)) & 1
                 if (lno == 1) == sign:
                     bits = (~bits) & mask
-                rng = ((1 << (nbits - 1)) - 1) << (width - nbits)
+                rng = ones(nbits - 1) << (width - nbits)
                 bits = (bits & ~rng) if sign else (bits | rng)
-            bits = (bits & ~(1 << (width - 1))) | ((1 << (width - 1)) if sign else 0)
+            bits = (bits & ~top_bit) | (top_bit if sign else 0)
     bits &= mask
-    if signed and (bits >> (width - 1)) & 1:
-        bits -= 1 << width
+    if signed and (bits & top_bit) != 0:
+        bits |= ~mask   # sign extension (nothing to extend at W = 64)
     return bits, True
 
 
@@ -236,14 +282,14 @@ def _requantise(v, shift, q, o, width, signed, nbits):
     """
     if 0 <= shift <= 62:
         floor_val = v >> shift
-        qb = shift > 0 and ((v >> (shift - 1)) & 1) != 0
-        r = shift > 1 and (v & ((1 << (shift - 1)) - 1)) != 0
+        below = shift - 1 if shift > 0 else 0   # the first dropped bit (no shift by -1)
+        qb = shift > 0 and ((v >> below) & 1) != 0
+        r = shift > 1 and (v & ones(below)) != 0
         val = floor_val + (1 if round_increment(q, v < 0, qb, r, (floor_val & 1) != 0) else 0)
-        lo = -(1 << (width - 1)) if signed else 0
-        hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+        lo, hi = raw_range(width, signed)
         if lo <= val <= hi and not (o == SAT_SYM and signed and val == lo):
             return val, False
-        return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
+        return finish(floor_val, 0, qb, r, v < 0, q, o, width, signed, nbits)
     return _requantise_any(v, shift, q, o, width, signed, nbits)
 
 
@@ -260,6 +306,7 @@ def _requantise_any(v, shift, q, o, width, signed, nbits):
     # One call of finish, with variables rather than constants: a literal argument would
     # have numba compile finish a second time, specialised to it.
     floor_val = v
+    k = np.int64(0)
     qb = r = False
     if shift > 63:   # every bit is dropped; above bit 63 the bits are copies of the sign
         floor_val = v >> 63
@@ -268,20 +315,10 @@ def _requantise_any(v, shift, q, o, width, signed, nbits):
     elif shift > 0:
         floor_val = v >> shift
         qb = ((v >> (shift - 1)) & 1) != 0
-        r = (v & ((1 << (shift - 1)) - 1)) != 0
+        r = (v & ones(shift - 1)) != 0
     elif shift < 0:
         k = -shift
-        lo = -(1 << (width - 1)) if signed else 0
-        hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
-        kk = k if k < 63 else 63
-        if v > (hi >> kk) or v < -((-lo) >> kk):
-            # Far out of range: keep the low width+1 bits of v << k (all wrapping looks at).
-            keep = width + 1 - k
-            low = ((v & ((1 << keep) - 1)) << k) if keep > 0 else 0
-            floor_val = _FAR + low if v > 0 else -_FAR + low
-        else:
-            floor_val = v << k
-    return finish(floor_val, qb, r, v < 0, q, o, width, signed, nbits)
+    return finish(floor_val, k, qb, r, v < 0, q, o, width, signed, nbits)
 
 
 @njit(cache=True)

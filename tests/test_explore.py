@@ -76,12 +76,12 @@ def test_grid_ranges_lists_and_order():
 
 
 def test_invalid_formats_are_skipped_and_counted():
-    e = expand(from_args([ALL_SIGNALS], ["W=30..34", "I=2,40"]))
-    # I > W is a valid ap_fixed; W > 32 is not, nor are more than 64 integer bits
-    assert [s.label for s in e.settings] == ["W=30 I=2", "W=30 I=40", "W=31 I=2", "W=31 I=40",
-                                             "W=32 I=2", "W=32 I=40"]
+    e = expand(from_args([ALL_SIGNALS], ["W=62..66", "I=2,80"]))
+    # I > W is a valid ap_fixed; W > 64 is not
+    assert [s.label for s in e.settings] == ["W=62 I=2", "W=62 I=80", "W=63 I=2", "W=63 I=80",
+                                             "W=64 I=2", "W=64 I=80"]
     assert e.n_skipped == 4
-    assert list(e.skipped) == ["width must be an integer from 1 to 32"]
+    assert list(e.skipped) == ["width must be an integer from 1 to 64"]
     tables = expand(from_args(["*_gate:table_size={T}"], ["T=1,2,64"]))
     assert len(tables.settings) == 2 and tables.n_skipped == 1
 

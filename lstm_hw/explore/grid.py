@@ -20,7 +20,7 @@ the order given, the last varying fastest. The same in a YAML sweep file (``--fi
       - name: gates narrow
         precision: ["*_gate=ap_fixed<10,2,AP_RND,AP_SAT>"]
 
-A grid point whose rules are not valid formats (ap_fixed allows I > W, not W > 32) is skipped
+A grid point whose rules are not valid formats (ap_fixed allows I > W, not W > 64) is skipped
 and counted, not an error: a grid is a rectangle, the valid settings need not be.
 """
 from __future__ import annotations

@@ -35,7 +35,7 @@ from ..compile.cells import total_cost
 from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
 from ..diagnostics import NetlistError, UserError
-from ..fixed import MAX_WIDTH, FixedFormat
+from ..fixed import FixedFormat, FormatError
 from ..netlist import safe_yaml
 from ..netlist.parse import parse_design
 from ..progress import Progress
@@ -226,8 +226,11 @@ class _Search:
     def valid(self, knob: Knob, value) -> bool:
         if knob.part == "table_size":
             return value >= MIN_TABLE
-        i, f = value
-        return 1 <= i + f <= MAX_WIDTH and abs(i) <= 64
+        try:   # the format's own rules (widths, integer bits, ap_ufixed's 63 bits)
+            knob.format(value)
+        except FormatError:
+            return False
+        return True
 
     def trial(self, state: dict) -> SettingResult | None:
         """The result if the state meets the target, else None (memoised)."""

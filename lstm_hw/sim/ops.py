@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..compile.cells import libm_sigmoid
-from ..fixed import requantise_call as requantise
+from ..fixed import floor_shift, requantise_call as requantise
 
 # exp and tanh as the C library computes them (tables and pwl knots are built with the same
 # functions, in compile/cells.py)
@@ -67,7 +67,7 @@ def exact_activation(x, in_frac, tanh):
 @njit(cache=True, nogil=True)
 def mux_index(sel, sel_frac, n_in):
     """The operand a mux passes for select raw sel: floor(sel), clamped to the operands."""
-    k = (sel >> sel_frac) if sel_frac >= 0 else (sel << -sel_frac)
+    k = floor_shift(sel, sel_frac)   # no shift by 64 or more (undefined in LLVM)
     if k < 0:
         return 0
     if k > n_in - 1:

@@ -20,7 +20,8 @@ Semantics, per op (the exact value is quantised once into the cell's format unle
             step = (hi - lo) / size, clamped to [0, size-1]; the result is entries[idx] as given
   pwl       segment = number of knots (raw, ceil(knot * 2**F_in)) <= x_raw;
             y = slope * x + intercept exactly (coefficients raw in coef_fmt), quantised
-  exact     1 / (1 + exp(-x)) or tanh(x) in float64 (Python's math) from float(x), then the
+  exact     1 / (1 + exp(-x)) or tanh(x) in float64 (Python's math) from float(x) (the nearest
+            double: wider inputs are rounded), then the
             float's exact value quantised
   reg       at the end of each cycle, all at once: reset non-zero -> init; else enable present and
             zero -> hold; else the input cast into the register's format
@@ -251,8 +252,7 @@ class Oracle:
             cf = frac_of(pw.coef_fmt)
             return q(value_of(pw.slope[seg], cf) * x + value_of(pw.icpt[seg], cf))
         assert p["impl"] == "exact", p["impl"]
-        xf = float(x)
-        assert Fraction(xf) == x
+        xf = float(x)   # the nearest double: exact up to 53 significant bits, as the engines'
         if cell.op == "tanh":
             y = math.tanh(xf)
         else:

@@ -58,7 +58,8 @@ class Trace:
         return self.data[:, :, self.columns(name)]
 
     def values(self, name: str) -> np.ndarray:
-        """[streams, steps, elements] as float64 (exact for fixed-point formats up to 32 bits)."""
+        """[streams, steps, elements] as float64: exact where |raw| < 2**53 (every format up to
+        53 bits), the nearest float64 beyond; ``raw()`` and ``FixedFormat.to_fraction`` are exact."""
         fmt = self.formats[self.names.index(name)]
         data = self.raw(name)
         return data if fmt is None else fmt.to_float(data)
