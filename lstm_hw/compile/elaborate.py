@@ -85,7 +85,7 @@ class _Elaborator:
         outputs = [self.names[r.name] for r in self.d.outputs]
         order = combinational_order(self.cells, self.diag)
         self.diag.abort_if_errors()
-        check_headroom(self.cells, self.diag)
+        check_headroom(self.cells, order, self.diag)
         self.diag.abort_if_errors()
         inputs = [c.id for c in self.cells if c.op == "input"]
         return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
