@@ -290,7 +290,7 @@ def test_sweep_command_without_the_task(small, tmp_path):
     (["--vary", "*=ap_fixed<{W},4>"], "{W} is not a grid variable"),
     (["--vary", "nothing", "--grid", "W=1"], "expected GLOB[:PART]=TEMPLATE"),
     (["--vary", "gaet*=ap_fixed<{W},4>", "--grid", "W=6..8"], "'gaet*' matches no signal"),
-    (["--vary", "*=ap_fixed<{W},4>", "--grid", "W=40..41"], "no valid setting"),
+    (["--vary", "*=ap_fixed<{W},4>", "--grid", "W=65..66"], "no valid setting"),
     (["--vary", "*:weigth=ap_fixed<{W},4>", "--grid", "W=6"], "no valid setting"),
     (["--file", "missing.yaml"], "cannot read the sweep file"),
 ])

@@ -178,7 +178,7 @@ def _intermediate(cell: Cell, cells: list[Cell], bounds: list[int]) -> tuple[int
         return (_aligned(slope * bounds[cell.args[0]], wf - pw.coef_fmt.frac - fr[0])
                 + _aligned(icpt, wf - pw.coef_fmt.frac), "the segment's slope * x + intercept",
                 f"the input {named[0][1]} or coef_format ({pw.coef_fmt})")
-    return max((b for b, _ in named), default=0), "the value", ""
+    return 0, "", ""   # casts, selections, exact activations: no intermediate beyond a value
 
 
 def value_bounds(cells: list[Cell], order: list[int]) -> list[int]:
