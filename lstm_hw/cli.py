@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compile_netlist, interrupt, load
+from . import __version__, compile_netlist, interrupt, load
 from .diagnostics import UserError
 from .netlist.parse import PARTS
 from .progress import set_quiet
@@ -32,7 +32,7 @@ def _netlist_options(p: argparse.ArgumentParser) -> None:
 
 
 def _engine_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=("auto", "interpreter", "compiled"), default="auto",
+    p.add_argument("--engine", choices=("auto", "interpreter", "compiled"), default=None,
                    help="the interpreter (one kernel for every netlist), code compiled for this "
                         "netlist (cached), or auto: compiled for long runs (default)")
 
@@ -66,9 +66,23 @@ def cmd_info(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .files import STDOUT, check_outputs, netlist_files
     from .report.runs import RunRequest, run_csv
-    run_csv(_load(args), RunRequest(args.input, args.output, args.float, args.signals,
-                                    args.per_cycle, args.vcd, args.engine))
+    if args.float:      # the float reference: no formats, no engine, no clock cycles
+        for option, given in (("--precision", args.precision), ("--engine", args.engine),
+                              ("--per-cycle", args.per_cycle), ("--vcd", args.vcd)):
+            if given:
+                raise UserError(f"error: {option} is for the fixed-point run: the float "
+                                "reference (--float) has no formats, engines or clock cycles")
+    if args.per_cycle and (args.output or "").lower().endswith(".npz"):
+        raise UserError(f"{args.output}: error: --per-cycle writes CSV rows of clock cycles; an "
+                        ".npz output holds the arrays per time step")
+    circuit = _load(args)
+    rows = "-o" if args.output else "the rows (stdout without -o)"
+    check_outputs({rows: args.output or STDOUT, "--vcd": args.vcd},
+                  {**netlist_files(circuit), "the input (-i)": args.input})
+    run_csv(circuit, RunRequest(args.input, args.output, args.float, args.signals,
+                                args.per_cycle, args.vcd, args.engine or "auto"))
     return 0
 
 
@@ -77,7 +91,7 @@ def cmd_check(args) -> int:
     from .tasks.check import render_check, run_check
     circuit = _load(args)
     result = run_check(circuit, args.sequences, args.steps, args.seed, args.tolerance,
-                       Simulator(circuit, args.engine))
+                       Simulator(circuit, args.engine or "auto"))
     print(render_check(result))
     return 0 if result.passed else 1
 
@@ -94,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lstm-hw", description=(
         "Bit-exact, cycle-by-cycle simulation of fixed-point LSTM hardware netlists."))
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+    parser.add_argument("--version", action="version", version=f"lstm-hw {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check netlists; errors as file:line:col")
@@ -114,14 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a CSV (a leading seq column: many sequences), an .npy [sequences, "
                         "steps, inputs], an .npz of one array per input, or - for stdin (CSV)")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="a CSV, or an .npz of one array per signal (default: CSV on stdout)")
-    p.add_argument("--float", action="store_true", help="run the float reference instead")
+                   help="a CSV, or an .npz of one array per signal ('-' or none: CSV on stdout)")
+    p.add_argument("--float", action="store_true",
+                   help="run the float reference instead (one row per time step; no "
+                        "--precision, --engine, --per-cycle or --vcd)")
     p.add_argument("--signals", action="append", metavar="GLOB",
                    help="also write these signals, and only these in --vcd (repeatable)")
     p.add_argument("--per-cycle", action="store_true",
                    help="one row per clock cycle (valid bits, pipeline registers) instead of "
                         "one per time step")
-    p.add_argument("--vcd", metavar="FILE", help="write the waveforms of every cycle (VCD)")
+    p.add_argument("--vcd", metavar="FILE",
+                   help="also write the waveforms of every cycle (VCD; '-': stdout)")
     _netlist_options(p)
     _engine_option(p)
     p.set_defaults(func=cmd_run)

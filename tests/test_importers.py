@@ -304,8 +304,8 @@ def test_cli_import_precision_glob_spelled_like_a_role_glob(golden, tmp_path, ca
 
 
 def test_cli_import_keras(golden, tmp_path, capsys):
-    np.savez(tmp_path / "k.npz", **keras_arrays(golden[1]))
-    assert main(["import", "--keras", str(tmp_path / "k.npz"), "-o", str(tmp_path / "k.yaml"),
+    np.savez(tmp_path / "keras.npz", **keras_arrays(golden[1]))
+    assert main(["import", "--keras", str(tmp_path / "keras.npz"), "-o", str(tmp_path / "k.yaml"),
                  "--inputs", "x1,x2,x3"]) == 0
     assert lstm_hw.load(tmp_path / "k.yaml").input_columns() == ["x1", "x2", "x3"]
 

@@ -83,6 +83,11 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     OpSpec("clip", 1, 1, ("lo", "hi"), ("lo", "hi"), doc="clamped to [lo, hi]"),
 ]}
 ALIASES = {"cast": "identity"}
+# the --precision PARTs besides a block's result format: what sets them, and which ops have them
+PRECISION_PARTS = {"weight": ("a dot's weight format", ("dot",)),
+                   "bias": ("a dot's bias format", ("dot",)),
+                   "accum": ("a dot's accumulator format", ("dot",)),
+                   "table_size": ("the entries of a sigmoid or tanh table", ("sigmoid", "tanh"))}
 TIMING_PARAMS = ("latency",)
 COMBINATIONAL = frozenset(OPS) - {"const", "reg"}
 

@@ -46,6 +46,7 @@ class Circuit:
     by_name: dict[str, int] = field(default_factory=dict)
     task: dict[str, Any] = field(default_factory=dict)   # the netlist's `task:` settings
     clock: dict[str, Any] = field(default_factory=dict)  # `clock: {ii: N}` (and its loc)
+    files: tuple[str, ...] = ()      # every file it was read from: netlist, imports, weights
 
     @property
     def regs(self) -> list[int]:

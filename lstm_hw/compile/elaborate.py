@@ -25,7 +25,7 @@ from ..netlist.parse import real_path
 from ..npz import read_npz
 from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
-from .cells import ACT_PARAMS, ALIASES, OPS, TIMING_PARAMS
+from .cells import ACT_PARAMS, ALIASES, OPS, PRECISION_PARTS, TIMING_PARAMS
 from .checks import check_headroom, combinational_order
 from .circuit import Cell, Circuit
 
@@ -88,8 +88,9 @@ class _Elaborator:
         check_headroom(self.cells, order, self.diag)
         self.diag.abort_if_errors()
         inputs = [c.id for c in self.cells if c.op == "input"]
+        files = (self.d.path, *self.d.imported, *map(str, self.npz_cache))
         return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
-                       dict(self.names), self.task_settings(), self.clock_settings())
+                       dict(self.names), self.task_settings(), self.clock_settings(), files)
 
     def clock_settings(self) -> dict:
         """``clock: {ii: N}``: the initiation interval the design must meet."""
@@ -344,6 +345,13 @@ class _Elaborator:
         return [r for r in self.d.precision if r.part == part], \
                [r for r in self.opt.precision if r.part == part]
 
+    def has_part(self, name: str, part: str) -> bool:
+        """Whether the block ``name`` has the --precision PART (a table: not pwl or exact)."""
+        cid = self.names[name]
+        if self.cells[cid].op not in PRECISION_PARTS[part][1]:
+            return False
+        return part != "table_size" or not {"pwl", "exact"} & set(self.blocks[cid].params)
+
     def explicit_format(self, name: str, own: Param | None, part: str, own_what: str):
         """The format set for name's part, most specific last; None if nothing sets it.
 
@@ -378,6 +386,12 @@ class _Elaborator:
             if not matches:
                 self.diag.error(rule.loc, f"precision '{rule.pattern}' matches no signal"
                                 f"{did_you_mean(rule.pattern, self.names)}")
+            elif rule.part != "result" and not any(self.has_part(n, rule.part) for n in matches):
+                what, _ = PRECISION_PARTS[rule.part]
+                shown = ", ".join(f"'{n}' ({self.cells[self.names[n]].op})" for n in matches[:3])
+                self.diag.error(rule.loc, f"precision '{rule.pattern}:{rule.part}' sets {what}, "
+                                f"but it matches only {shown}{' ...' * (len(matches) > 3)}, "
+                                f"which {'has' if len(matches) == 1 else 'have'} none")
         if self.diag:
             return
         ports = {p.name: p for p in self.d.inputs}

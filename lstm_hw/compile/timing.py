@@ -220,7 +220,7 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
     inputs = [now[i] for i in circuit.inputs] + [valid]
     clocked = Circuit(circuit.name, circuit.doc, circuit.path, out, inputs,
                       [now[o] for o in circuit.outputs], order,
-                      {c.name: c.id for c in out}, circuit.task, circuit.clock)
+                      {c.name: c.id for c in out}, circuit.task, circuit.clock, circuit.files)
     return clocked, now
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
+from ..diagnostics import UserError
 from .grid import SweepError
 
 
@@ -141,29 +143,50 @@ def add_explore_parsers(sub) -> None:
     p.set_defaults(func=cmd_tune)
 
 
+def _check_outputs(args, outputs: dict[str, str | None], inputs: dict[str, str | None]):
+    """Refuse bad outputs before the work; returns where the report goes (stderr when an
+    output is stdout)."""
+    from .. import load
+    from ..files import STDOUT, check_outputs, netlist_files
+    circuit = load(args.netlist, args.precision, args.weights_dir)
+    check_outputs(outputs, {**netlist_files(circuit), **inputs})
+    return sys.stderr if STDOUT in outputs.values() else sys.stdout
+
+
 def cmd_sweep(args) -> int:
     from . import grid as grids
-    from .output import render_sweep, write_csv, write_json, write_plot
+    from .output import check_plot_format, render_sweep, write_csv, write_json, write_plot
     from .sweep import run_sweep
     if args.file and (args.vary or args.grid):
         raise SweepError("give --file or --vary/--grid, not both")
+    if args.scheduler and args.workers:
+        raise SweepError("error: --workers is for local processes: with --scheduler the Dask "
+                         "cluster's workers run the settings")
+    report = _check_outputs(args, {"--csv": args.csv, "--json": args.json, "--plot": args.plot},
+                            {"--file": args.file})
+    if args.plot:
+        check_plot_format(args.plot)
     spec = grids.from_file(args.file) if args.file else grids.from_args(args.vary, args.grid)
     result = run_sweep(spec, _config(args), args.workers, args.scheduler, args.progress,
                        max_settings=grids.MAX_SETTINGS if args.yes else args.max_settings)
-    if args.csv:         # the files first: a closed stdout (| head) must not lose them
-        write_csv(result, args.csv)
-    if args.json:
-        write_json(result, args.json)
-    if args.plot:
-        write_plot(result, args.plot)
-    print(render_sweep(result, args.top))
-    return 0
+    failed = []          # the files first: a closed stdout (| head) must not lose them
+    for path, write in ((args.csv, write_csv), (args.json, write_json), (args.plot, write_plot)):
+        if path:
+            try:
+                write(result, path)
+            except UserError as exc:    # the results still reach the terminal
+                failed.append(exc)
+    print(render_sweep(result, args.top), file=report)
+    for exc in failed:
+        print(exc, file=sys.stderr)
+    return 2 if failed else 0
 
 
 def cmd_profile(args) -> int:
     from .profile import profile, render_profile, write_profile_csv
+    report = _check_outputs(args, {"--csv": args.csv}, {})
     result = profile(_config(args))
-    print(render_profile(result))
+    print(render_profile(result), file=report)
     if args.csv:
         write_profile_csv(result, args.csv)
     return 0
@@ -172,13 +195,14 @@ def cmd_profile(args) -> int:
 def cmd_tune(args) -> int:
     from .tune import parse_target, render_tune, tune, write_tuned_netlist
     target = parse_target(args.target)
+    report = _check_outputs(args, {"-o": args.output}, {})
     result = tune(_config(args), target, args.groups, tables=not args.no_tables)
-    print(render_tune(result))
+    print(render_tune(result), file=report)
     if not result.found:
         return 1
     if args.output:
         notes = write_tuned_netlist(result, args.output)
-        print(f"wrote {args.output}")
+        print(f"wrote {args.output}", file=report)
         for note in notes:
-            print(f"note: {note}")
+            print(f"note: {note}", file=report)
     return 0

@@ -1,17 +1,20 @@
-"""A sweep's results for people and programs: terminal table, CSV, JSON, PNG plot.
+"""A sweep's results for people and programs: terminal table, CSV, JSON, plot.
 
 The table is best first (``SweepResult.ranked``) with the Pareto front marked ``*``; CSV and JSON
 keep grid order and every number (JSON writes an infinite SQNR, an exact match, as "inf"). The
-plot (matplotlib, the optional extra ``plot``, Agg backend) shows error or accuracy against cost
-with the front highlighted and labelled. Files are written whole or not at all.
+plot (matplotlib, the optional extra ``plot``, Agg backend; PNG, PDF, SVG... by the file name's
+extension) shows error or accuracy against cost with the front highlighted and labelled. Files
+are written whole or not at all (lstm_hw/files.py).
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 
 from ..diagnostics import UserError
-from ..report.csvio import atomic_write, write_rows
+from ..report.csvio import write_rows
+from ..files import open_output, write_output
 from ..report.table import fmt_num, render_table
 from .evaluate import SettingResult
 from .sweep import SweepResult
@@ -142,7 +145,7 @@ def _plain(x):
 
 def write_csv(s: SweepResult, path: str) -> None:
     header, rows = csv_rows(s)
-    with atomic_write(path) as fh:
+    with open_output(path) as fh:
         write_rows(fh, header, rows)
 
 
@@ -181,21 +184,43 @@ def sweep_dict(s: SweepResult) -> dict:
 
 
 def write_json(s: SweepResult, path: str) -> None:
-    with atomic_write(path) as fh:
+    with open_output(path) as fh:
         json.dump(sweep_dict(s), fh, indent=1)
         fh.write("\n")
 
 
 # -- the plot ------------------------------------------------------------------------------------
-def write_plot(s: SweepResult, path: str, max_labels: int = 14) -> None:
-    """Error (or accuracy) against cost, every setting a point, the Pareto front highlighted,
-    joined as a staircase and labelled."""
+def _pyplot():
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UserError("--plot needs matplotlib: pip install 'lstm_hw[plot]'") from None
+        raise UserError("error: --plot needs matplotlib: pip install 'lstm_hw[plot]'") from None
+    return plt
+
+
+def check_plot_format(path: str) -> str:
+    """The image format the plot's file name asks for (its extension: png, pdf, svg...),
+    refused before the work if matplotlib cannot write it. ``-``: PNG on stdout."""
+    plt = _pyplot()
+    kinds = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if path == "-":
+        return "png"
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if ext not in kinds:
+        raise UserError(f"{path}: error: --plot: unknown image format "
+                        f"'{ext or '(no extension)'}' (the file name's extension: "
+                        f"{', '.join(sorted(kinds))})")
+    return ext
+
+
+def write_plot(s: SweepResult, path: str, max_labels: int = 14) -> None:
+    """Error (or accuracy) against cost, every setting a point, the Pareto front highlighted,
+    joined as a staircase and labelled; in the format of the file name's extension."""
+    fmt = check_plot_format(path)
+    plt = _pyplot()
     results = s.results
     cost = [r.cost["total"] for r in results]
     if s.task:
@@ -244,7 +269,6 @@ def write_plot(s: SweepResult, path: str, max_labels: int = 14) -> None:
     fig.tight_layout()
     import io
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format=fmt)
     plt.close(fig)
-    with atomic_write(path, binary=True) as fh:
-        fh.write(buf.getvalue())
+    write_output(path, buf.getvalue())

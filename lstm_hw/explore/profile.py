@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..compile.circuit import Circuit
+from ..files import open_output
 from ..fixed import FixedFormat
 from ..progress import Progress
-from ..report.csvio import atomic_write, write_rows
+from ..report.csvio import write_rows
 from ..report.table import render_table
 from ..sim.reference import run_reference
 from ..sim.simulator import Simulator
@@ -183,5 +184,5 @@ def write_profile_csv(p: Profile, path: str) -> None:
     rows = [[s.name, s.op, str(s.fmt), repr(s.lo), *[repr(v) for v in s.percentiles],
              repr(s.hi), "" if s.needed is None else s.needed, s.given, s.overflow]
             for s in p.signals]
-    with atomic_write(path) as fh:
+    with open_output(path) as fh:
         write_rows(fh, header, rows)

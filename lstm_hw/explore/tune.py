@@ -35,11 +35,11 @@ from ..compile.cells import total_cost
 from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
 from ..diagnostics import NetlistError, UserError
+from ..files import write_output
 from ..fixed import FixedFormat, FormatError
 from ..netlist import safe_yaml
 from ..netlist.parse import parse_design
 from ..progress import Progress
-from ..report.csvio import atomic_write
 from ..report.table import render_table
 from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, has_task
 from .grid import Setting, SweepError
@@ -417,8 +417,7 @@ def write_tuned_netlist(r: TuneResult, out: str) -> list[str]:
         raise UserError(f"cannot write {out}: in the merged netlist {', '.join(diff[:5])} "
                         "would differ from the tuned circuit (a format set inside a module wins); "
                         "use the --precision lines instead")
-    with atomic_write(out) as fh:
-        fh.write(merged)
+    write_output(out, merged)
     try:
         elaborate(parse_design(merged, out), Options((), r.config.weights_dir))
     except NetlistError:

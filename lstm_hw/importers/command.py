@@ -7,7 +7,8 @@
 """
 from __future__ import annotations
 
-from .lstm import ROLES, ModelError, write_netlist
+from ..files import check_outputs
+from .lstm import ROLES, ModelError, netlist_paths, write_netlist
 from .models import load_model
 
 
@@ -64,6 +65,9 @@ def cmd_import(args) -> int:
         raise ModelError("give a model file (MODEL.pt or .npz) or --keras WEIGHTS.npz, not "
                          + ("both" if args.model else "neither"))
     source = args.keras or args.model
+    yaml_path, npz_path = netlist_paths(args.output)
+    check_outputs({"-o": str(yaml_path), "its weights file": str(npz_path)},
+                  {"--keras" if args.keras else "the model": source})
     layers, readout = load_model(source, keras=bool(args.keras),
                                  readout_prefix=args.readout_prefix)
     precision = {}

@@ -23,7 +23,7 @@ Every part has a format set by a ``precision:`` glob (hls4ml-style): see ``ROLES
 from __future__ import annotations
 
 import fnmatch
-import os
+import io
 import re
 import tempfile
 from collections.abc import Mapping
@@ -33,6 +33,7 @@ import numpy as np
 
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, FormatError, parse_format
+from ..files import write_output
 
 
 class ModelError(DataError, ValueError):
@@ -471,10 +472,10 @@ def write_netlist(path, layers, readout=None, *, name: str | None = None, dtype=
     """Write NAME.yaml and NAME.npz (the weights) at ``path``, whole or not at all.
 
     ``path`` is the .yaml file; the weights go next to it, with the same stem and .npz. Both are
-    written into a temporary folder beside it, loaded there (``check``: every netlist error,
-    e.g. from a format or table option, is raised before anything is replaced) and then renamed
-    into place. Other keyword arguments are those of :func:`lstm_to_netlist`. Returns (yaml
-    path, npz path).
+    first written into a scratch folder and loaded there (``check``: every netlist error, e.g.
+    from a format or table option, is raised before anything is replaced), then written in
+    place (lstm_hw/files.py). Other keyword arguments are those of :func:`lstm_to_netlist`.
+    Returns (yaml path, npz path).
     """
     path, npz = netlist_paths(path)
     text, arrays = lstm_to_netlist(layers, readout, name=name or path.stem,
@@ -482,57 +483,40 @@ def write_netlist(path, layers, readout=None, *, name: str | None = None, dtype=
     return write_files(path, text, arrays, check)
 
 
-def netlist_paths(path) -> tuple[Path, Path]:
-    """(the .yaml, the .npz beside it) for an output path, checked."""
-    path = Path(path)
-    if path.suffix not in (".yaml", ".yml"):
-        raise ModelError(f"{path}: the netlist file name must end in .yaml or .yml")
-    if not path.parent.is_dir():
-        raise ModelError(f"{path}: the folder '{path.parent}' does not exist")
-    return path, path.with_suffix(".npz")
-
-
 def write_files(path, text: str, arrays: dict[str, np.ndarray], check: bool = True
                 ) -> tuple[Path, Path]:
     """Write a netlist's text at ``path`` and its arrays in the .npz beside it, whole or not at
     all (see :func:`write_netlist`)."""
     path, npz = netlist_paths(path)
-    try:
-        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot write: {exc}") from None
-    try:
-        tmp_yaml, tmp_npz = tmpdir / path.name, tmpdir / npz.name
-        try:
-            with open(tmp_npz, "wb") as fh:
-                np.savez(fh, **arrays)
-            tmp_yaml.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot write: {exc}") from None
-        if check:
-            from .. import load
-            from ..diagnostics import UserError
-            try:
-                load(tmp_yaml)
-            except UserError as exc:
-                raise ModelError(str(exc).replace(str(tmp_yaml), str(path))) from None
-        mode = 0o666 & ~_umask()          # as a plain open() would have made them
-        for tmp, target in ((tmp_npz, npz), (tmp_yaml, path)):
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot write: {exc}") from None
-    finally:
-        for leftover in tmpdir.iterdir():
-            leftover.unlink()
-        tmpdir.rmdir()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    if check:
+        _check_netlist(path, text, buf.getvalue())
+    write_output(str(npz), buf.getvalue())
+    write_output(str(path), text)
     return path, npz
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def netlist_paths(path) -> tuple[Path, Path]:
+    """The netlist an import writes and its weights file next to it (same stem, .npz)."""
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise ModelError(f"{path}: error: the netlist file name must end in .yaml or .yml")
+    return path, path.with_suffix(".npz")
+
+
+def _check_netlist(path: Path, text: str, weights: bytes) -> None:
+    """Load the netlist as it will be written (in a scratch folder, with its weights)."""
+    from .. import load
+    from ..diagnostics import UserError
+    with tempfile.TemporaryDirectory(prefix="lstm_hw_import_") as scratch:
+        tmp_yaml = Path(scratch) / path.name
+        tmp_yaml.with_suffix(".npz").write_bytes(weights)
+        tmp_yaml.write_text(text, encoding="utf-8")
+        try:
+            load(tmp_yaml)
+        except UserError as exc:
+            raise ModelError(str(exc).replace(str(tmp_yaml), str(path))) from None
 
 
 __all__ = ["DEFAULT_FORMAT", "ModelError", "ROLES", "from_keras", "from_keras_dense",

@@ -92,6 +92,7 @@ class _DesignParser:
         self.in_module = False       # inside a module, '$param' may stand for a name
         self.diag = Diagnostics()
         self.constructor = yaml.SafeLoader("")   # only its safe scalar constructors are used
+        self.imported: list[str] = []   # files read by `import:` (outputs must not be these)
 
     def loc(self, node: yaml.Node) -> SourceLoc:
         m = node.start_mark
@@ -189,7 +190,7 @@ class _DesignParser:
         inputs = self.inputs(fields["inputs"][1]) if "inputs" in fields else []
         if "inputs" not in fields and not self.library:
             self.diag.error(self.loc(root), "missing 'inputs' (the list of input signals)")
-        outputs = self.refs(fields["outputs"][1], "output") if "outputs" in fields else []
+        outputs = self.outputs(fields["outputs"][1]) if "outputs" in fields else []
         if "outputs" not in fields and not self.library:
             self.diag.error(self.loc(root), "missing 'outputs' (the list of output signals)")
         blocks = self.blocks(fields["blocks"][1]) if "blocks" in fields else {}
@@ -208,7 +209,7 @@ class _DesignParser:
             modules[mod.name] = mod
         self.diag.abort_if_errors()
         return Design(name, doc, self.path, fmt, inputs, outputs, blocks, precision,
-                      self.loc(root), task, clock, modules)
+                      self.loc(root), task, clock, modules, imported=self.imported)
 
     def imports(self, node: yaml.Node) -> dict[str, Module]:
         """``import: [file.yaml, lstm_hw/lstm.yaml]``: modules of other files (next to this one,
@@ -245,6 +246,7 @@ class _DesignParser:
             except NetlistError as exc:
                 self.diag.items += exc.diagnostics
                 continue
+            self.imported += [str(target), *lib.imported]
             for mod in lib.modules.values():
                 if mod.name in modules and modules[mod.name].loc == mod.loc:
                     continue     # the same file reached twice (a diamond) is one import
@@ -272,7 +274,7 @@ class _DesignParser:
                         params[key] = self.param((pk, pv))
             self.in_module = True
             inputs = self.inputs(fields["inputs"][1]) if "inputs" in fields else []
-            outputs = self.refs(fields["outputs"][1], "output") if "outputs" in fields else []
+            outputs = self.outputs(fields["outputs"][1]) if "outputs" in fields else []
             blocks = self.blocks(fields["blocks"][1]) if "blocks" in fields else {}
             self.in_module = False
             doc = self.text(fields.get("doc"), "")
@@ -332,6 +334,17 @@ class _DesignParser:
             elif name:
                 refs.append(Ref(name, self.loc(item)))
         return refs
+
+    def outputs(self, node: yaml.Node) -> list[Ref]:
+        """``outputs:``, each signal once (an output is a column of the results)."""
+        refs = self.refs(node, "output")
+        first: dict[str, Ref] = {}
+        for ref in refs:
+            if ref.name in first:
+                self.diag.error(ref.loc, f"output '{ref.name}' is listed twice",
+                                [(first[ref.name].loc, f"'{ref.name}' is first listed here")])
+            first.setdefault(ref.name, ref)
+        return list(first.values())
 
     def blocks(self, node: yaml.Node) -> dict[str, Block]:
         blocks = {}

@@ -117,3 +117,4 @@ class Design:
     modules: dict[str, Module] = field(default_factory=dict)   # its own and imported ones
     origins: dict[str, list[tuple[SourceLoc, str]]] = field(default_factory=dict)
     # flattened block name -> the instances it came from, outermost first (for diagnostics)
+    imported: list[str] = field(default_factory=list)   # files read by `import:`, resolved

@@ -1,4 +1,4 @@
-"""CSV in and out. Bad data is refused with file:row:column; outputs are written whole or not at all.
+"""CSV in and out. Bad data is refused with file:row:column (outputs: lstm_hw/files.py).
 
 In: a header of input column names (``x``, or ``x[0]``, ``x[1]``... for vectors), in any order,
 an optional leading ``seq`` column (the sequence each row belongs to), then an optional ``step``
@@ -11,14 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 import sys
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -186,24 +182,6 @@ def _seq_label(path: str, line: int, text: str) -> str:
         raise DataError(f"{path}:{line}:1: error: column 'seq': empty (every row names its "
                         "sequence)")
     return label
-
-
-@contextmanager
-def atomic_write(path: str, binary: bool = False):
-    """Write to a temporary file next to ``path`` and rename it into place only on success."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with (os.fdopen(fd, "wb") if binary else
-              os.fdopen(fd, "w", newline="", encoding="utf-8")) as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_rows(fh, header: list[str], rows) -> None:

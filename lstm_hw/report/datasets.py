@@ -19,7 +19,8 @@ import numpy as np
 
 from .. import limits
 from ..diagnostics import DataError
-from .csvio import CsvInputs, atomic_write, source_name
+from ..files import open_output
+from .csvio import CsvInputs, source_name
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 
@@ -161,5 +162,5 @@ def _read_npz(path: str, inputs: list[tuple[str, int]]) -> np.ndarray:
 
 def write_arrays(path: str, arrays: dict[str, np.ndarray]) -> None:
     """An .npz of the given arrays, written whole or not at all."""
-    with atomic_write(path, binary=True) as fh:
+    with open_output(path, binary=True) as fh:
         np.savez(fh, **arrays)

@@ -9,8 +9,9 @@ of other lengths run as further batches, each with its own length.
 Per step: (``seq``,) ``step``, the outputs (and --signals) as exact decimals (repr floats with
 --float), then for every output the clock cycle its value was valid (``NAME@cycle``). An
 ``.npz`` output holds one array per recorded signal [sequences, steps, elements]. Per cycle:
-``cycle``, the input ``valid`` bit, every output's valid bit, then the chosen hardware signals.
-Output files are written whole or not at all.
+``cycle``, the input ``valid`` bit, every output's valid bit, then the chosen hardware signals;
+--vcd alone writes the rows per step too. Output files are written whole or not at all
+(lstm_hw/files.py); ``-`` or no output is stdout.
 """
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ import numpy as np
 from ..compile.circuit import Circuit
 from ..compile.pipeline import compile_circuit
 from ..diagnostics import DataError
+from ..files import STDOUT, open_output
 from ..fixed import to_decimal
 from ..progress import Progress
 from ..sim.reference import run_reference, stream_reference
 from ..sim.simulator import Simulator, Trace, select_signals
-from .csvio import CsvInputs, atomic_write, iter_table, source_name, write_rows
+from .csvio import CsvInputs, iter_table, source_name, write_rows
 from .datasets import Dataset, from_table, is_array_input, read_arrays, write_arrays
 
 
@@ -93,6 +95,11 @@ def run_csv(circuit: Circuit, req: RunRequest, out=sys.stdout, err=sys.stderr) -
                             f"one sequence, this input has {len(dataset.sequences)}")
         sim = Simulator(circuit, req.engine)
         _run_cycles(circuit, sim, req, record, outputs, _quantised(sim, dataset, [0]), out, err)
+        if req.per_cycle:
+            return
+        # --vcd alone: the rows per step as well, as a plain CSV input gives them without it
+        plain = not is_array_input(req.input) and first.seqs is None
+        _run_dataset(circuit, req, record, outputs, dataset, out, err, seq_column=not plain)
         return
     if _is_npz(req.output) and len(set(dataset.lengths())) > 1:
         raise DataError(f"{req.output}: error: an .npz output holds [sequences, steps, "
@@ -132,11 +139,8 @@ def _header(circuit: Circuit, record: list[str]) -> list[str]:
 
 def _write_steps(path: str | None, header: list[str], rows, out) -> None:
     """Rows as they come (a long run is never held whole), into ``path`` or ``out``."""
-    if path:
-        with atomic_write(path) as fh:
-            write_rows(fh, header, rows)
-    else:
-        write_rows(out, header, rows)
+    with open_output(path or STDOUT, stdout=out) as fh:
+        write_rows(fh, header, rows)
 
 
 def _run_stream(circuit, req, record, outputs, tables: Iterator[CsvInputs], out, err) -> None:
@@ -181,7 +185,8 @@ def _quantised_tables(sim, path: str, tables) -> Iterator[np.ndarray]:
                             f"'{exc.column}': {exc.detail}") from None
 
 
-def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err) -> None:
+def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err,
+                 seq_column: bool = True) -> None:
     """Many sequences, each from the reset state: one batch of streams per sequence length."""
     results: list[np.ndarray | None] = [None] * len(dataset.sequences)
     overflow: dict[str, int] = {}
@@ -210,12 +215,13 @@ def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err) -> N
         write_arrays(req.output, arrays)
     else:
         cycle_names, ii, lat = _cycle_columns(circuit, sim, outputs)
-        header = ["seq", "step"] + _header(circuit, record) + cycle_names
+        seq = ["seq"] if seq_column else []
+        header = seq + ["step"] + _header(circuit, record) + cycle_names
 
         def rows():
             for label, data in zip(dataset.labels, results):
                 for t, vals in enumerate(_decimals(trace, data)):
-                    yield [label, t + 1, *vals, *(t * ii + d for d in lat)]
+                    yield [label][:len(seq)] + [t + 1, *vals, *(t * ii + d for d in lat)]
 
         _write_steps(req.output, header, rows(), out)
     _report_overflow(overflow, err)
@@ -231,14 +237,14 @@ def _run_cycles(circuit, sim, req, record, outputs, raw: np.ndarray, out, err) -
     valid = {n: sim.valid_cycles(circuit.by_name[n], raw.shape[1], n_cycles) for n in outputs}
     if req.vcd:
         from .vcd import write_vcd
-        write_vcd(req.vcd, cycles, circuit.name, valid)
+        write_vcd(req.vcd, cycles, circuit.name, valid, stdout=out)
     if req.per_cycle:
         header = ["cycle", *(f"{n}.valid" for n in outputs)] + _columns(cycles)
         flags = np.stack([valid[n] for n in outputs], axis=1)
         rows = [[t, *flags[t], *vals] for t, vals in
                 enumerate(_decimals(cycles, cycles.data[0]))]
         _write_steps(req.output, header, rows, out)
-    _report_overflow(cycles.overflow, err)
+        _report_overflow(cycles.overflow, err)   # else the run per step reports it
 
 
 def _report_overflow(overflow: dict[str, int], err) -> None:

@@ -13,13 +13,13 @@ import numpy as np
 
 from ..diagnostics import UserError
 from ..sim.simulator import Trace
-from .csvio import atomic_write
+from ..files import open_output
 
 PERIOD = 10
 
 
 def write_vcd(path: str, trace: Trace, top: str, output_valid: dict[str, np.ndarray],
-              stream: int = 0) -> None:
+              stream: int = 0, stdout=None) -> None:
     """trace: a per-cycle trace (Simulator.run_cycles); output_valid: name -> 0/1 per cycle."""
     try:
         from vcd import VCDWriter   # pyvcd: the optional 'vcd' extra
@@ -27,7 +27,7 @@ def write_vcd(path: str, trace: Trace, top: str, output_valid: dict[str, np.ndar
         raise UserError("--vcd needs pyvcd: pip install 'lstm_hw[vcd]'") from None
 
     data = trace.data[stream]
-    with atomic_write(path) as fh, VCDWriter(fh, timescale="1 ns", date="",
+    with open_output(path, stdout=stdout) as fh, VCDWriter(fh, timescale="1 ns", date="",
                                              version="lstm_hw") as w:
         clk = w.register_var(top, "clk", "wire", size=1, init=0)
         columns = []

@@ -19,7 +19,6 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 import threading
 import types
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..compile.schedule import (COMPILED_ARGS, OP_ADD, OP_CLIP, OP_COPY, OP_DOT,
                                 OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MAX, OP_MIN, OP_MUL, OP_MUX,
                                 OP_PWL, OP_TABLE, Program)
 from ..diagnostics import InternalError
+from ..files import replace_file
 
 CACHE_ENV = "LSTM_HW_CACHE_DIR"
 UNROLL_PRODUCTS = 32   # a dot this small is written out, its weights as literals, zeros left out
@@ -517,10 +517,8 @@ def load_module(source: str):
             if path.exists():   # the same name means the same source: this copy is damaged
                 print(f"warning: the cached module {path} was damaged: written again",
                       file=sys.stderr)
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".py")
-            with os.fdopen(fd, "w") as fh:
+            with replace_file(str(path)) as fh:
                 fh.write(source)
-            os.replace(tmp, path)
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
