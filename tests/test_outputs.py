@@ -199,6 +199,27 @@ def test_two_outputs_that_are_one_file_are_refused(tmp_path, inputs):
     assert proc.returncode == 2 and "both write to stdout" in proc.stderr
 
 
+def test_tune_output_in_another_folder_resolves(weighted, tmp_path):
+    out = tmp_path / "tuned" / "t.yaml"
+    out.parent.mkdir()
+    proc = lstm_hw_cli("tune", weighted, "--target", "rmse=0.05", "--groups", "*", "-o", out,
+                       *FAST)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out.parent / "w.npz").read_bytes() == (weighted.parent / "w.npz").read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert lstm_hw_cli("validate", out, cwd=elsewhere).returncode == 0
+    (elsewhere / "x.csv").write_text("x[0],x[1]\n0.5,0.25\n-0.5,1\n")
+    proc = lstm_hw_cli("run", out, "-i", "x.csv", cwd=elsewhere)
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3, proc.stderr
+    # a different file where the copy would go is the user's: refused before the work
+    (out.parent / "w.npz").write_bytes(b"mine")
+    proc = lstm_hw_cli("tune", weighted, "--target", "rmse=0.05", "-o", out, *FAST)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "a different file is there" in proc.stderr
+    assert (out.parent / "w.npz").read_bytes() == b"mine"
+
+
 # -- output paths checked before the work --------------------------------------------------------
 @pytest.mark.parametrize("where, reason", [
     ("nodir/out.csv", "the folder 'nodir' does not exist"),

@@ -42,7 +42,8 @@ def tolerance(text: str) -> float:
     return value
 
 
-def _common(p: argparse.ArgumentParser, signals: bool = True) -> None:
+def _common(p: argparse.ArgumentParser, signals: bool = True,
+            with_tolerance: bool = True) -> None:
     p.add_argument("netlist", metavar="NETLIST")
     p.add_argument("--precision", action="append", default=[], metavar="GLOB[:PART]=FORMAT",
                    help="base rules, applied before each setting's (repeatable)")
@@ -52,10 +53,11 @@ def _common(p: argparse.ArgumentParser, signals: bool = True) -> None:
                    help="random sequences per setting (default 1000, as check)")
     p.add_argument("--steps", type=_positive, default=50, help="steps per sequence (default 50)")
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--tolerance", type=tolerance, default=None,
-                   help="the memory task: a step is right when |y - ideal| < this (default: "
-                        "the netlist's, else 0.5)")
-    p.add_argument("--input-range", nargs=2, type=float, default=(-1.0, 1.0),
+    if with_tolerance:
+        p.add_argument("--tolerance", type=tolerance, default=None,
+                       help="the memory task: a step is right when |y - ideal| < this "
+                            "(default: the netlist's, else 0.5)")
+    p.add_argument("--input-range", nargs=2, type=float, default=None,
                    metavar=("LO", "HI"),
                    help="without the memory task: random inputs uniform in [LO, HI] "
                         "(default -1 1)")
@@ -66,11 +68,11 @@ def _common(p: argparse.ArgumentParser, signals: bool = True) -> None:
 
 def _config(args):
     from .evaluate import EvalConfig
-    lo, hi = args.input_range
+    lo, hi = args.input_range or (-1.0, 1.0)
     if not lo < hi:
         raise SweepError(f"--input-range {lo:g} {hi:g}: expected LO < HI")
     return EvalConfig(args.netlist, tuple(args.precision), args.weights_dir, args.sequences,
-                      args.steps, args.seed, args.tolerance,
+                      args.steps, args.seed, getattr(args, "tolerance", None),
                       tuple(getattr(args, "signals", []) or ()), (lo, hi))
 
 
@@ -119,7 +121,7 @@ def add_explore_parsers(sub) -> None:
         description="Run the float reference on the memory task's sequences (or random "
                     "inputs) and report, per signal, min / max / percentiles against its "
                     "format's range: the integer bits it needs and has.")
-    _common(p, signals=False)
+    _common(p, signals=False, with_tolerance=False)
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     p.set_defaults(func=cmd_profile)
 
@@ -143,12 +145,26 @@ def add_explore_parsers(sub) -> None:
     p.set_defaults(func=cmd_tune)
 
 
-def _check_outputs(args, outputs: dict[str, str | None], inputs: dict[str, str | None]):
+def _netlist(args):
+    """The netlist, loaded to check the options and outputs against it before the work."""
+    from .. import load
+    from .evaluate import has_task
+    circuit = load(args.netlist, args.precision, args.weights_dir)
+    task = has_task(circuit)
+    if task and args.input_range is not None:
+        raise SweepError(f"error: --input-range is for netlists without the memory task: "
+                         f"'{circuit.name}' is scored on the task's own sequences")
+    if not task and getattr(args, "tolerance", None) is not None:
+        raise SweepError(f"error: --tolerance is for the memory task, which '{circuit.name}' "
+                         "does not have (3 inputs, 1 output): it is scored against the float "
+                         "reference")
+    return circuit
+
+
+def _check_outputs(circuit, outputs: dict[str, str | None], inputs: dict[str, str | None]):
     """Refuse bad outputs before the work; returns where the report goes (stderr when an
     output is stdout)."""
-    from .. import load
     from ..files import STDOUT, check_outputs, netlist_files
-    circuit = load(args.netlist, args.precision, args.weights_dir)
     check_outputs(outputs, {**netlist_files(circuit), **inputs})
     return sys.stderr if STDOUT in outputs.values() else sys.stdout
 
@@ -162,8 +178,8 @@ def cmd_sweep(args) -> int:
     if args.scheduler and args.workers:
         raise SweepError("error: --workers is for local processes: with --scheduler the Dask "
                          "cluster's workers run the settings")
-    report = _check_outputs(args, {"--csv": args.csv, "--json": args.json, "--plot": args.plot},
-                            {"--file": args.file})
+    report = _check_outputs(_netlist(args), {"--csv": args.csv, "--json": args.json,
+                                             "--plot": args.plot}, {"--file": args.file})
     if args.plot:
         check_plot_format(args.plot)
     spec = grids.from_file(args.file) if args.file else grids.from_args(args.vary, args.grid)
@@ -184,7 +200,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_profile(args) -> int:
     from .profile import profile, render_profile, write_profile_csv
-    report = _check_outputs(args, {"--csv": args.csv}, {})
+    report = _check_outputs(_netlist(args), {"--csv": args.csv}, {})
     result = profile(_config(args))
     print(render_profile(result), file=report)
     if args.csv:
@@ -193,15 +209,18 @@ def cmd_profile(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from .tune import parse_target, render_tune, tune, write_tuned_netlist
+    from .tune import files_to_copy, parse_target, render_tune, tune, write_tuned_netlist
     target = parse_target(args.target)
-    report = _check_outputs(args, {"-o": args.output}, {})
+    circuit = _netlist(args)
+    copies = files_to_copy(circuit, args.output) if args.output else []
+    report = _check_outputs(circuit, {"-o": args.output, **{
+        f"the copy of '{path.name}'": str(dest) for path, dest in copies}}, {})
     result = tune(_config(args), target, args.groups, tables=not args.no_tables)
     print(render_tune(result), file=report)
     if not result.found:
         return 1
     if args.output:
-        notes = write_tuned_netlist(result, args.output)
+        notes = write_tuned_netlist(result, args.output, copies)
         print(f"wrote {args.output}", file=report)
         for note in notes:
             print(f"note: {note}", file=report)

@@ -35,7 +35,7 @@ from ..compile.cells import total_cost
 from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
 from ..diagnostics import NetlistError, UserError
-from ..files import write_output
+from ..files import STDOUT, write_output
 from ..fixed import FixedFormat, FormatError
 from ..netlist import safe_yaml
 from ..netlist.parse import parse_design
@@ -400,10 +400,36 @@ def _describe_result(res: SettingResult) -> str:
 
 
 # -- writing the tuned netlist -------------------------------------------------------------------
-def write_tuned_netlist(r: TuneResult, out: str) -> list[str]:
+def files_to_copy(circuit: Circuit, out: str) -> list[tuple[Path, Path]]:
+    """(file, where its copy goes) for the files the netlist reads next to it (weights, its
+    own imports) that a tuned netlist written into another folder needs beside it: a netlist
+    may only read files in its own folder, so rewritten paths would not resolve. A copy that is
+    there already is left out; a different file in its place is refused (it is the user's)."""
+    src_dir = Path(circuit.path).resolve().parent
+    if out == STDOUT or Path(out).resolve().parent == src_dir:
+        return []
+    pairs = []
+    for name in circuit.files[1:]:
+        path = Path(name).resolve()
+        if not path.is_relative_to(src_dir):      # lstm_hw's library, a --weights-dir
+            continue
+        dest = Path(out).resolve().parent / path.relative_to(src_dir)
+        if dest.exists():
+            if dest.is_file() and dest.read_bytes() == path.read_bytes():
+                continue
+            raise UserError(f"{dest}: error: the tuned netlist needs a copy of "
+                            f"{path.relative_to(src_dir)} from {src_dir} beside it, and a "
+                            "different file is there: move it, or write the netlist elsewhere")
+        pairs.append((path, dest))
+    return pairs
+
+
+def write_tuned_netlist(r: TuneResult, out: str,
+                        copies: list[tuple[Path, Path]] = ()) -> list[str]:
     """A copy of the netlist with the tuned precision merged into its ``precision:`` section
     (and into the blocks' own format or table size where those would win), checked by
-    elaborating it; written whole or not at all. Returns notes for the user."""
+    elaborating it; written whole or not at all, with ``copies`` (``files_to_copy``) of the
+    files it reads. Returns notes for the user."""
     source = Path(r.config.netlist)
     text = source.read_text(encoding="utf-8")
     rules = list(r.config.base) + r.rules
@@ -417,13 +443,16 @@ def write_tuned_netlist(r: TuneResult, out: str) -> list[str]:
         raise UserError(f"cannot write {out}: in the merged netlist {', '.join(diff[:5])} "
                         "would differ from the tuned circuit (a format set inside a module wins); "
                         "use the --precision lines instead")
+    for path, dest in copies:
+        write_output(str(dest), path.read_bytes())
     write_output(out, merged)
+    notes = [f"copied {path.name} beside it" for path, _ in copies]
     try:
         elaborate(parse_design(merged, out), Options((), r.config.weights_dir))
     except NetlistError:
-        return [f"{out} reads files next to {source} (weights, imports): keep it in "
-                f"{source.parent}/ or pass --weights-dir {source.parent}"]
-    return []
+        notes.append(f"{out} reads files next to {source} (weights, imports): keep it in "
+                     f"{source.parent}/ or pass --weights-dir {source.parent}")
+    return notes
 
 
 def merge_precision(text: str, rules: list[str], comment: str = "") -> str:
