@@ -209,7 +209,7 @@ def test_tune_output_in_another_folder_resolves(weighted, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     assert lstm_hw_cli("validate", out, cwd=elsewhere).returncode == 0
-    (elsewhere / "x.csv").write_text("x[0],x[1]\n0.5,0.25\n-0.5,1\n")
+    (elsewhere / "x.csv").write_text("x[0],x[1]\n0.5,0.25\n-0.5,0.75\n")
     proc = lstm_hw_cli("run", out, "-i", "x.csv", cwd=elsewhere)
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3, proc.stderr
     # a different file where the copy would go is the user's: refused before the work
