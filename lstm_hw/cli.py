@@ -74,9 +74,6 @@ def cmd_run(args) -> int:
             if given:
                 raise UserError(f"error: {option} is for the fixed-point run: the float "
                                 "reference (--float) has no formats, engines or clock cycles")
-    if args.per_cycle and (args.output or "").lower().endswith(".npz"):
-        raise UserError(f"{args.output}: error: --per-cycle writes CSV rows of clock cycles; an "
-                        ".npz output holds the arrays per time step")
     circuit = _load(args)
     rows = "-o" if args.output else "the rows (stdout without -o)"
     check_outputs({rows: args.output or STDOUT, "--vcd": args.vcd},

@@ -18,7 +18,6 @@ import pytest
 from cli_helpers import run_cli
 
 import lstm_hw
-from lstm_hw.files import open_output, write_output
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL = ROOT / "netlists" / "memory_cell.yaml"
@@ -105,7 +104,15 @@ def test_output_symlink_keeps_the_link_and_replaces_its_target(tmp_path, inputs)
     assert target.read_text().startswith("step,y,y@cycle\n")
 
 
-def test_outputs_are_created_with_the_umask_not_0600(tmp_path):
+def test_outputs_are_created_with_the_umask_not_0600(tmp_path, inputs):
+    old = os.umask(0o002)       # the CLI's child inherits it
+    try:
+        proc = lstm_hw_cli("run", CELL, "-i", inputs, "-o", tmp_path / "run.csv")
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, proc.stderr
+    assert _mode(tmp_path / "run.csv") == 0o664
+    from lstm_hw.files import write_output
     old = os.umask(0o002)
     try:
         write_output(str(tmp_path / "new.csv"), "a\n")
@@ -260,6 +267,7 @@ def test_sweep_write_failure_after_the_work_still_prints_the_table(tmp_path):
 def test_write_failure_leaves_the_old_file(tmp_path):
     out = tmp_path / "out.csv"
     out.write_text("old\n")
+    from lstm_hw.files import open_output
     with pytest.raises(RuntimeError):
         with open_output(str(out)) as fh:
             fh.write("half")
