@@ -87,6 +87,7 @@ ALIASES = {"cast": "identity"}
 PRECISION_PARTS = {"weight": ("a dot's weight format", ("dot",)),
                    "bias": ("a dot's bias format", ("dot",)),
                    "accum": ("a dot's accumulator format", ("dot",)),
+                   "table": ("a sigmoid or tanh table's entry format", ("sigmoid", "tanh")),
                    "table_size": ("the entries of a sigmoid or tanh table", ("sigmoid", "tanh"))}
 TIMING_PARAMS = ("latency",)
 COMBINATIONAL = frozenset(OPS) - {"const", "reg"}

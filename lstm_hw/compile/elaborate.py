@@ -350,7 +350,8 @@ class _Elaborator:
         cid = self.names[name]
         if self.cells[cid].op not in PRECISION_PARTS[part][1]:
             return False
-        return part != "table_size" or not {"pwl", "exact"} & set(self.blocks[cid].params)
+        return part not in ("table", "table_size") or \
+            not {"pwl", "exact"} & set(self.blocks[cid].params)
 
     def explicit_format(self, name: str, own: Param | None, part: str, own_what: str):
         """The format set for name's part, most specific last; None if nothing sets it.
