@@ -37,23 +37,9 @@ def add_rtl_parsers(sub, netlist_options, load) -> None:
     p.set_defaults(func=lambda args: cmd_synth(args, load))
 
 
-def _check_outputs(paths: list[str], inputs: list[str]) -> None:
-    """An output may not be an input of the command, nor another output."""
-    seen = set()
-    sources = {Path(p).resolve() for p in inputs}
-    for path in paths:
-        target = Path(path).resolve()
-        if target in sources:
-            raise DataError(f"{path}: error: refusing to write over an input of this command")
-        if target in seen:
-            raise DataError(f"{path}: error: written twice by this command")
-        seen.add(target)
-        if not target.parent.is_dir():
-            raise DataError(f"{path}: error: its folder does not exist")
-
-
 def cmd_verilog(args, load) -> int:
-    from ..report.csvio import atomic_write, read_table
+    from ..files import check_outputs, netlist_files, write_output
+    from ..report.csvio import read_table
     from ..report.runs import _quantised     # CSV values checked as `run` checks them
     from ..sim.simulator import Simulator
     from .testbench import simulate, testbench, vector_lines
@@ -62,9 +48,10 @@ def cmd_verilog(args, load) -> int:
         raise DataError("error: --testbench and -i go together (the testbench replays the "
                         "simulator's run of the inputs)")
     vectors = str(Path(args.testbench).with_suffix(".hex")) if args.testbench else None
-    outputs = [args.output] + ([args.testbench, vectors] if args.testbench else [])
-    _check_outputs(outputs, [args.netlist] + ([args.input] if args.input else []))
     circuit = load(args)
+    check_outputs({"-o": args.output, "--testbench": args.testbench,
+                   "the testbench's vectors": vectors},
+                  {**netlist_files(circuit), "the input (-i)": args.input})
     module = export_verilog(circuit)
     if args.testbench:
         sim = Simulator(circuit, "interpreter")
@@ -72,12 +59,9 @@ def cmd_verilog(args, load) -> int:
         raw = next(_quantised(circuit, sim, args.input, [table]))[0]
         vec = simulate(circuit, raw)
         lines = vector_lines(module, vec)
-        with atomic_write(vectors) as fh:
-            fh.write("\n".join(lines) + "\n")
-        with atomic_write(args.testbench) as fh:
-            fh.write(testbench(module, len(lines), str(Path(vectors).resolve())))
-    with atomic_write(args.output) as fh:
-        fh.write(module.text)
+        write_output(vectors, "\n".join(lines) + "\n")
+        write_output(args.testbench, testbench(module, len(lines), str(Path(vectors).resolve())))
+    write_output(args.output, module.text)
     return 0
 
 
