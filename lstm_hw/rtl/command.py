@@ -40,7 +40,7 @@ def add_rtl_parsers(sub, netlist_options, load) -> None:
 def cmd_verilog(args, load) -> int:
     from ..files import check_outputs, netlist_files, write_output
     from ..report.csvio import read_table
-    from ..report.runs import _quantised     # CSV values checked as `run` checks them
+    from ..report.runs import _quantised_tables     # CSV values checked as `run` checks them
     from ..sim.simulator import Simulator
     from .testbench import simulate, testbench, vector_lines
     from .verilog import export_verilog
@@ -56,7 +56,7 @@ def cmd_verilog(args, load) -> int:
     if args.testbench:
         sim = Simulator(circuit, "interpreter")
         table = read_table(args.input, circuit.input_columns())
-        raw = next(_quantised(circuit, sim, args.input, [table]))[0]
+        raw = next(_quantised_tables(sim, args.input, [table]))[0]
         vec = simulate(circuit, raw)
         lines = vector_lines(module, vec)
         write_output(vectors, "\n".join(lines) + "\n")
