@@ -83,7 +83,7 @@ def test_output_to_a_fifo_is_written_through(tmp_path, inputs):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
     reader.start()
     proc = lstm_hw_cli("run", CELL, "-i", inputs, "-o", fifo)
     reader.join(60)
