@@ -14,6 +14,7 @@ import re
 import struct
 import subprocess
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -367,17 +368,32 @@ def test_corner_case(text, value, raw, over):
 
 
 # ---------------------------------------------------------------------------------------------
-# Cross-check against the Xilinx headers shipped in hls4ml.
+# Cross-check against the Xilinx headers shipped in hls4ml: one C++ program, compiled once, does
+# (a) conversions from a 64-bit source into every mode's targets, (b) conversions from doubles,
+# (c) casts, products, sums and differences of operand pairs in random formats up to W = 64,
+# each cast into a random target; lstm_hw.fixed, the oracle and the interpreter (on one netlist
+# of the operations of (c)) must give the header's bits.
 
-HEADER_WIDTHS = (1, 2, 3, 5, 8, 16, 31, 32)
+HEADER_WIDTHS = (1, 2, 3, 5, 8, 16, 31, 32, 33, 48, 53, 54, 62, 63, 64)
 SOURCE_WIDTH = 64        # the source is ap_fixed<64, 64 - F2>, set from an int64 raw value
 CASES_PER_SOURCE = 150
 FLOAT_FORMATS = ("ap_fixed<8,4,AP_RND,AP_SAT>", "ap_fixed<16,6,AP_RND_CONV,AP_SAT_SYM>",
                  "ap_ufixed<8,0,AP_TRN,AP_WRAP>", "ap_fixed<12,-3,AP_RND_ZERO,AP_WRAP_SM>",
                  "ap_fixed<5,9,AP_RND_INF,AP_WRAP,2>", "ap_ufixed<32,40,AP_RND_MIN_INF,AP_SAT>",
                  "ap_fixed<32,32,AP_TRN_ZERO,AP_SAT_ZERO>", "ap_fixed<1,1,AP_RND,AP_SAT_SYM>",
-                 "ap_fixed<31,-8,AP_RND_CONV,AP_WRAP_SM,1>", "ap_ufixed<3,3,AP_RND,AP_WRAP,3>")
+                 "ap_fixed<31,-8,AP_RND_CONV,AP_WRAP_SM,1>", "ap_ufixed<3,3,AP_RND,AP_WRAP,3>",
+                 "ap_fixed<64,32,AP_RND,AP_SAT>", "ap_fixed<64,80,AP_RND_CONV,AP_WRAP_SM>",
+                 "ap_ufixed<63,-10,AP_RND_INF,AP_WRAP,5>", "ap_fixed<60,2,AP_TRN_ZERO,AP_WRAP,60>")
 # (no ap_ufixed<..., AP_WRAP_SM> here: the header's double constructor exit(1)s for it)
+N_OPERATIONS = 105        # (a, b, target) format triples of part (c): every Q x O mode thrice
+PAIRS_PER_OPERATION = 24
+INT64_MAX = 2**63 - 1
+
+
+def _integer_bits(rng: random.Random, width: int) -> int:
+    """I < 0, 0, small, = W, > W (a little or a lot), or anywhere lstm_hw allows."""
+    return rng.choice((-rng.randint(1, 8), 0, rng.randint(1, 3), width, width + rng.randint(1, 8),
+                       width + rng.randint(9, 64), rng.randint(-128, 128)))
 
 
 def _header_targets(rng: random.Random) -> list[FixedFormat]:
@@ -386,12 +402,103 @@ def _header_targets(rng: random.Random) -> list[FixedFormat]:
     for signed, q, o, n_kind in itertools.product((True, False), Q_MODES, O_MODES, (0, 1, 2, "W")):
         if not signed and o == "AP_WRAP_SM":   # refused, as by the headers' C model
             continue
-        width = rng.choice([w for w in HEADER_WIDTHS if n_kind in (0, "W") or n_kind <= w])
-        integer = rng.choice((-rng.randint(1, 8), 0, rng.randint(1, 3), width,
-                              width + rng.randint(1, 8)))   # I < 0, 0, small, = W, > W
+        width = rng.choice([w for w in HEADER_WIDTHS if (n_kind in (0, "W") or n_kind <= w)
+                            and (signed or w < 64)])
         nbits = width if n_kind == "W" else n_kind
-        targets.append(FixedFormat(width, integer, signed, q, o, nbits))
+        targets.append(FixedFormat(width, _integer_bits(rng, width), signed, q, o, nbits))
     return targets
+
+
+def _random_format(rng: random.Random, q: str = "AP_TRN", o: str = "AP_WRAP",
+                   frac: int | None = None) -> FixedFormat:
+    """W 1..64 (wide ones often), any I (or the I giving ``frac``), N 0 or 1..W."""
+    signed = o == "AP_WRAP_SM" or rng.random() < 0.7
+    width = rng.choice((rng.randint(1, 64), rng.randint(33, 64), 64))
+    width = min(width, 64 if signed else 63)
+    integer = _integer_bits(rng, width) if frac is None else width - frac
+    integer = max(-128, min(128, integer))
+    nbits = rng.choice((0, 0, rng.randint(1, width)))
+    return FixedFormat(width, integer, signed, q, o, nbits)
+
+
+def _operations(rng: random.Random) -> list[tuple[FixedFormat, FixedFormat, FixedFormat]]:
+    """(a, b, target) triples: targets in every Q x O mode in turn; b is mostly narrow enough,
+    and aligned closely enough, for a * b and a +- b to fit int64, and the target's grid is
+    often near the operands' (rounding then meets its ties)."""
+    modes = [(q, o) for q in Q_MODES for o in O_MODES]
+    triples = []
+    while len(triples) < N_OPERATIONS:
+        a = _random_format(rng)
+        if rng.random() < 0.75:
+            width = rng.randint(1, max(1, 64 - a.width))
+            frac = a.frac + rng.randint(-(63 - width), max(0, 63 - a.width))
+            b = FixedFormat(width, max(-128, min(128, width - frac)),
+                            width == 64 or rng.random() < 0.7)
+        else:
+            b = _random_format(rng)
+        q, o = modes[len(triples) % len(modes)]
+        near = max(a.frac, b.frac) - rng.randint(-3, 10)
+        t = _random_format(rng, q, o, near if rng.random() < 0.6 else None)
+        if not _header_asserts(a, b, t):
+            triples.append((a, b, t))
+    return triples
+
+
+def _header_asserts(a: FixedFormat, b: FixedFormat, t: FixedFormat) -> bool:
+    """Whether the headers' C model asserts in one of the operations: rounding reads the bit
+    below the target's grid even where it lies above the source's top bit (F2 - F > W2, a
+    target grid coarser than the source's whole range), for the source types the headers give
+    a, a * b and a +- b."""
+    if t.rounding == "AP_TRN":
+        return False
+    ia = a.integer + (b.signed and not a.signed)
+    ib = b.integer + (a.signed and not b.signed)
+    sources = [(a.width, a.frac, a.signed), (a.width + b.width, a.frac + b.frac,
+               a.signed or b.signed)]
+    plus_w = max(ia, ib) + 1 + max(a.frac, b.frac)
+    sources += [(plus_w, max(a.frac, b.frac), a.signed or b.signed),
+                (plus_w, max(a.frac, b.frac), True)]
+    return any(f2 - t.frac > w2 and not (t.rounding == "AP_TRN_ZERO" and not s2)
+               for w2, f2, s2 in sources)
+
+
+def _span(rng: random.Random, fmt: FixedFormat, n: int) -> list[int]:
+    """n raw values across fmt's whole range: its ends, 0, +-1, and uniform and log-uniform."""
+    ends = [fmt.lo, fmt.hi, fmt.lo + 1, fmt.hi - 1, 0, 1, -1]
+    out = [max(fmt.lo, min(fmt.hi, rng.choice(ends))) for _ in range(n // 3)]
+    while len(out) < n:
+        mag = rng.randint(0, 1 << rng.randint(0, fmt.width)) if rng.random() < 0.5 \
+            else rng.randint(fmt.lo, fmt.hi)
+        v = -mag if fmt.signed and rng.random() < 0.5 else mag
+        out.append(max(fmt.lo, min(fmt.hi, v)))
+    rng.shuffle(out)
+    return out
+
+
+def _exact(op: str, ra: int, rb: int, fa: int, fb: int) -> tuple[int, int]:
+    """The exact intermediate of ``op`` and its fractional bits, as the engine computes it."""
+    if op == "cast":
+        return ra, fa
+    if op == "mul":
+        return ra * rb, fa + fb
+    wf = max(fa, fb)
+    v = (ra << (wf - fa)) + (rb << (wf - fb)) * (1 if op == "add" else -1)
+    return v, wf
+
+
+def _fits(a: FixedFormat, b: FixedFormat, op: str) -> bool:
+    """Whether the engine's int64 holds op's exact result for every a and b of these formats."""
+    if op == "cast":
+        return True
+    if op == "mul":
+        return a.max_abs_raw() * b.max_abs_raw() <= INT64_MAX
+    wf = max(a.frac, b.frac)
+    return (a.max_abs_raw() << (wf - a.frac)) + (b.max_abs_raw() << (wf - b.frac)) <= INT64_MAX
+
+
+OPS = ("cast", "mul", "add", "sub")
+EXACT = {"cast": lambda x, y: x, "mul": lambda x, y: x * y, "add": lambda x, y: x + y,
+         "sub": lambda x, y: x - y}
 
 
 def _cpp_type(fmt: FixedFormat) -> str:
@@ -430,6 +537,20 @@ template <class Target> void from_double() {
   }
 }
 
+// Reads a count and that many pairs of raw values of A and B; prints Target's raw values of
+// a, a * b, a + b and a - b (the headers' exact product and sums, then the conversion).
+template <class A, class B, class Target> void operations() {
+  int n; std::cin >> n;
+  for (int i = 0; i < n; ++i) {
+    long long ra, rb; std::cin >> ra >> rb;
+    A a; a.V = ra;
+    B b; b.V = rb;
+    Target c = a, p = a * b, s = a + b, d = a - b;
+    std::cout << c.V.to_int64() << ' ' << p.V.to_int64() << ' ' << s.V.to_int64() << ' '
+              << d.V.to_int64() << '\\n';
+  }
+}
+
 int main() {
   std::ios::sync_with_stdio(false);
 """
@@ -441,14 +562,28 @@ def _as_raw(printed: int, fmt: FixedFormat) -> int:
     return bits - (1 << fmt.width) if fmt.signed and bits >> (fmt.width - 1) else bits
 
 
-def test_against_xilinx_headers(tmp_path):
+@dataclass
+class HeaderRun:
+    """What the compiled headers printed, with the cases that produced it."""
+    conversions: list[tuple[FixedFormat, str, int, Fraction, int | None]]
+    # (target, description, header's raw, exact value, lstm_hw's raw or None)
+    operations: list[tuple[FixedFormat, FixedFormat, FixedFormat, list[tuple[int, int]]]]
+    results: list[list[list[int]]]     # per operation, per pair: the header's raw per op
+    n_fixed: int
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def xilinx(tmp_path_factory) -> HeaderRun:
+    """The C++ cross-check program, compiled once with g++ against the headers, and its output."""
     compiler = need_executable("g++")
     ap_types = hls4ml_root() / "templates" / "vivado" / "ap_types"
     assert (ap_types / "ap_fixed.h").is_file(), f"hls4ml is installed but has no {ap_types}"
+    tmp = tmp_path_factory.mktemp("xilinx")
 
     rng = random.Random(20240613)
     pick = rng.randint
-    calls, stdin, checks = [], [], []   # checks: (fmt, description, expected raw, oracle raw)
+    calls, stdin, conversions = [], [], []
     for fmt in _header_targets(rng):
         # two sources per target: one that quantises a little, one anywhere in -70..64 (the
         # header's C model asserts when a shift drops more bits than the 64-bit source has)
@@ -457,42 +592,131 @@ def test_against_xilinx_headers(tmp_path):
             calls.append(f"  from_fixed<{_cpp_type(fmt)}, {SOURCE_WIDTH - src_frac}>();")
             raws = [pick_raw(pick, fmt, shift) for _ in range(CASES_PER_SOURCE)]
             stdin.append(f"{len(raws)}\n" + "\n".join(map(str, raws)))
-            for v in raws:
-                checks.append((fmt, f"raw {v} with F2={src_frac}",
-                               requantise(v, shift, *fmt.codes())[0],
-                               oracle_fmt(raw_value(v, src_frac), fmt)[0]))
-    n_fixed = len(checks)
+            conversions += [(fmt, f"raw {v} with F2={src_frac}", raw_value(v, src_frac),
+                             requantise(v, shift, *fmt.codes())[0]) for v in raws]
+    n_fixed = len(conversions)
     for text in FLOAT_FORMATS:
         fmt = parse_format(text)
         calls.append(f"  from_double<{_cpp_type(fmt)}>();")
         xs = [pick_float(pick, fmt) for _ in range(CASES_PER_SOURCE)]
         stdin.append(f"{len(xs)}\n" + "\n".join(x.hex() for x in xs))
-        for x in xs:
-            checks.append((fmt, f"double {x!r}", quantise_float(x, fmt.frac, *fmt.codes())[0],
-                           oracle_fmt(x, fmt)[0]))
+        conversions += [(fmt, f"double {x!r}", Fraction(x),
+                         quantise_float(x, fmt.frac, *fmt.codes())[0]) for x in xs]
+    operations = []
+    for a, b, t in _operations(rng):
+        pairs = list(zip(_span(rng, a, PAIRS_PER_OPERATION), _span(rng, b, PAIRS_PER_OPERATION)))
+        operations.append((a, b, t, pairs))
+        calls.append(f"  operations<{_cpp_type(a)}, {_cpp_type(b)}, {_cpp_type(t)}>();")
+        stdin.append(f"{len(pairs)}\n" + "\n".join(f"{x} {y}" for x, y in pairs))
 
-    source = tmp_path / "crosscheck.cpp"
+    source = tmp / "crosscheck.cpp"
     source.write_text(CPP_PROLOGUE + "\n".join(calls) + "\n}\n")
     start = time.monotonic()
-    build = subprocess.run([compiler, "-std=c++14", "-O1", f"-I{ap_types}", str(source), "-o",
-                            str(tmp_path / "crosscheck")], capture_output=True, text=True,
-                           timeout=600)
+    build = subprocess.run([compiler, "-std=c++14", "-O0", f"-I{ap_types}", str(source), "-o",
+                            str(tmp / "crosscheck")], capture_output=True, text=True,
+                           timeout=900)
     assert build.returncode == 0, build.stderr[-5000:]
-    compile_seconds = time.monotonic() - start
-    run = subprocess.run([str(tmp_path / "crosscheck")], input="\n".join(stdin) + "\n",
-                         capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - start
+    run = subprocess.run([str(tmp / "crosscheck")], input="\n".join(stdin) + "\n",
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-5000:]
-    printed = run.stdout.split()
-    assert len(printed) == len(checks)
+    printed = [int(v) for v in run.stdout.split()]
+    n_ops = sum(len(pairs) for *_, pairs in operations) * len(OPS)
+    assert len(printed) == len(conversions) + n_ops
 
+    header = iter(printed)
+    checked = [(fmt, what, _as_raw(next(header), fmt), x, ours)
+               for fmt, what, x, ours in conversions]
+    results = [[[_as_raw(next(header), t) for _ in OPS] for _ in pairs]
+               for _, _, t, pairs in operations]
+    return HeaderRun(checked, operations, results, n_fixed, seconds)
+
+
+def test_against_xilinx_headers(xilinx):
+    """lstm_hw.fixed and the oracle give the headers' bits: conversions from int64 raw values and
+    doubles, and casts, products, sums and differences in formats up to W = 64 (the library
+    where the exact result fits int64, as the engine computes it; the oracle everywhere)."""
     library_wrong, oracle_wrong = [], []
-    for (fmt, what, ours, theirs), out in zip(checks, printed):
-        header = _as_raw(int(out), fmt)
+    for fmt, what, header, x, ours in xilinx.conversions:
         if ours != header:
             library_wrong.append(f"{fmt} <- {what}: header {header}, lstm_hw {ours}")
+        theirs = oracle_fmt(x, fmt)[0]
         if theirs != header:
             oracle_wrong.append(f"{fmt} <- {what}: header {header}, oracle {theirs}")
-    print(f"compared {n_fixed} fixed->fixed and {len(checks) - n_fixed} double->fixed "
-          f"conversions with g++ ({len(calls)} conversions compiled in {compile_seconds:.1f} s)")
+    in_int64 = dict.fromkeys(OPS, 0)
+    formats = set()
+    for (a, b, t, pairs), rows in zip(xilinx.operations, xilinx.results):
+        formats |= {a, b, t}
+        for (ra, rb), row in zip(pairs, rows):
+            for op, header in zip(OPS, row):
+                what = f"{t} <- {op}({a} {ra}, {b} {rb})"
+                theirs = oracle_fmt(EXACT[op](raw_value(ra, a.frac), raw_value(rb, b.frac)), t)[0]
+                if theirs != header:
+                    oracle_wrong.append(f"{what}: header {header}, oracle {theirs}")
+                if not _fits(a, b, op):
+                    continue
+                in_int64[op] += 1
+                v, frac = _exact(op, ra, rb, a.frac, b.frac)
+                ours = requantise(v, frac - t.frac, *t.codes())[0]
+                if ours != header:
+                    library_wrong.append(f"{what}: header {header}, lstm_hw {ours}")
+    n_ops = sum(len(rows) for rows in xilinx.results) * len(OPS)
+    print(f"compared {xilinx.n_fixed} fixed->fixed and "
+          f"{len(xilinx.conversions) - xilinx.n_fixed} double->fixed conversions and {n_ops} "
+          f"operations ({in_int64} in int64) in {len(formats)} formats with g++ "
+          f"(compiled in {xilinx.seconds:.1f} s)")
+    # the cases reach what the issue asks: >= 300 formats up to W = 64, I > W and I <= 0, every
+    # mode and N > 0, and most products and sums within the engine's int64
+    targets = [t for _, _, t, _ in xilinx.operations]
+    assert len(formats) >= 300 and max(f.width for f in formats) == 64
+    assert any(t.integer > t.width for t in targets) and any(t.integer <= 0 for t in targets)
+    assert {(t.rounding, t.saturation) for t in targets} == \
+        {(q, o) for q in Q_MODES for o in O_MODES}
+    assert sum(t.saturation_bits > 0 for t in targets) >= 20
+    assert min(in_int64.values()) >= len(targets) * PAIRS_PER_OPERATION // 3, in_int64
     assert not library_wrong, f"{len(library_wrong)} mismatches:\n" + "\n".join(library_wrong[:20])
     assert not oracle_wrong, f"{len(oracle_wrong)} mismatches:\n" + "\n".join(oracle_wrong[:20])
+
+
+def _operations_netlist(operations) -> str:
+    """One netlist computing every operation of the cross-check: inputs a<k>, b<k>; blocks
+    cast<k>, mul<k>, add<k>, sub<k> in the target's format (those whose result fits int64)."""
+    inputs, blocks = [], []
+    for k, (a, b, t, _) in enumerate(operations):
+        inputs += [f"  a{k}: {{format: '{a}'}}", f"  b{k}: {{format: '{b}'}}"]
+        for op in OPS:
+            if _fits(a, b, op):
+                args = f"a{k}" if op == "cast" else f"[a{k}, b{k}]"
+                blocks.append(f"  {op}{k}: {{op: {'identity' if op == 'cast' else op}, "
+                              f"in: {args}, format: '{t}'}}")
+    return ("lstm_hw: 1\nname: crosscheck\ninputs:\n" + "\n".join(inputs) +
+            "\noutputs: [cast0]\nblocks:\n" + "\n".join(blocks) + "\n")
+
+
+# The interpreter only: the compiled engine's numba compile of this netlist (one quantiser per
+# format and shift, about 400) takes many minutes. It is held to the interpreter and the oracle
+# on wide formats by test_widths.py and test_engines.py.
+@pytest.mark.parametrize("engine", ["interpreter"])
+def test_engines_against_xilinx_headers(xilinx, engine, tmp_path):
+    """The same operations, as blocks of one netlist, through the engine: the headers' bits."""
+    import lstm_hw
+    path = tmp_path / "crosscheck.yaml"
+    path.write_text(_operations_netlist(xilinx.operations))
+    circuit = lstm_hw.load(path)   # every block in int64 by its value bounds: none refused
+    n_pairs = PAIRS_PER_OPERATION
+    raw = np.array([[v for *_, pairs in xilinx.operations for v in pairs[i]]
+                    for i in range(n_pairs)], dtype=np.int64)
+    trace = lstm_hw.Simulator(circuit, engine).run(raw[None], raw_inputs=True, record="all")
+    wrong, compared = [], 0
+    for k, ((a, b, t, pairs), rows) in enumerate(zip(xilinx.operations, xilinx.results)):
+        for j, op in enumerate(OPS):
+            if f"{op}{k}" not in circuit.by_name:
+                continue
+            got = trace.raw(f"{op}{k}")[0, :, 0]
+            for (ra, rb), row, ours in zip(pairs, rows, got):
+                compared += 1
+                if int(ours) != row[j]:
+                    wrong.append(f"{t} <- {op}({a} {ra}, {b} {rb}): header {row[j]}, "
+                                 f"{engine} {ours}")
+    assert not wrong, f"{len(wrong)} mismatches:\n" + "\n".join(wrong[:20])
+    assert compared >= len(xilinx.operations) * n_pairs * 2   # casts, and most of the rest
