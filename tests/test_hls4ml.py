@@ -28,7 +28,7 @@ def _type(rng, lo: int, hi: int, i_lo: int, i_hi: int) -> str:
 
 
 def random_case(rng, k: int) -> Case:
-    state = _type(rng, 6, 16, 2, 8)        # input, result and accum: one type (hls4ml needs it)
+    state = _type(rng, 6, 32, 2, 8)        # input, result and accum: one type (hls4ml needs it)
     types = {"input": state, "result": state, "accum": state}
     for v in ("weight", "recurrent_weight", "bias", "recurrent_bias"):
         types[v] = _type(rng, 6, 32, 1, 8)
@@ -111,7 +111,7 @@ def _write(tmp_path, cfg: dict, torch_keys: bool = True):
     return model, config
 
 
-@pytest.mark.parametrize("precision", ["ap_fixed<16,6>"])
+@pytest.mark.parametrize("precision", ["ap_fixed<16,6>", "ap_fixed<32,16>"])
 def test_hls4ml_default_precisions_import_and_run_without_rules(tmp_path, precision):
     model, config = _write(tmp_path, {"Model": {"Precision": precision, "ReuseFactor": 1}})
     out = tmp_path / "net.yaml"
