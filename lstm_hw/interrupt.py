@@ -55,6 +55,7 @@ def install() -> None:
     signal.signal(signal.SIGINT, _raise)
     signal.signal(signal.SIGTERM, _raise)
     signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    os.register_at_fork(after_in_child=_forget_in_child)
     threading.Thread(target=_watchdog, args=(read_fd,), name="lstm-hw-interrupt",
                      daemon=True).start()
     _installed = True
@@ -130,6 +131,28 @@ def stop(exc: KeyboardInterrupt) -> None:
         os._exit(128 + signum)
 
 
+def _forget_in_child() -> None:
+    """A forked child has the parent's handlers and wakeup pipe: a signal to the child would
+    reach the parent's watchdog. Back to the defaults (the forking thread is the child's main
+    thread)."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def worker_pool(ctx, workers: int):
+    """A multiprocessing Pool of ``workers`` processes whose workers are forked with the stop
+    signals blocked, so that each has its own handlers (worker_init) before it can see one."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return ctx.Pool(workers, initializer=worker_init)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def worker_init() -> None:
     """In a forked worker process: SIGINT ignored (the parent stops the work), SIGTERM the
     default (instant death, even in native code), no wakeup pipe of the parent's, and death
@@ -140,6 +163,7 @@ def worker_init() -> None:
         signal.set_wakeup_fd(-1)
     except ValueError:
         pass
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)   # blocked by the parent's fork
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

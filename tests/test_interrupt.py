@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,3 +108,22 @@ def test_ctrl_c_during_a_run_leaves_no_output(tmp_path):
     assert proc.poll() is None, proc.communicate()
     stop_and_check(proc, signal.SIGINT, True, 130)
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
+def test_a_signal_to_a_new_worker_does_not_stop_the_parent():
+    """Pools terminated as soon as they are made: a worker's SIGTERM must not reach the
+    parent's watchdog (it once ended the parent, exit 143, a second later)."""
+    code = ("import multiprocessing, time\n"
+            "from lstm_hw import interrupt\n"
+            "interrupt.install()\n"
+            "ctx = multiprocessing.get_context('fork')\n"
+            "for _ in range(30):\n"
+            "    pool = interrupt.worker_pool(ctx, 2)\n"
+            "    pool.terminate()\n"
+            "    pool.join()\n"
+            "time.sleep(interrupt.GRACE + 1)\n"
+            "print('survived')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "survived"), proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr

@@ -109,7 +109,7 @@ def _run_pool(config, items, workers, progress) -> list:
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     chunks = _chunks(items, workers * 4)
     out = []
-    pool = ctx.Pool(workers, initializer=interrupt.worker_init)
+    pool = interrupt.worker_pool(ctx, workers)
     try:
         for done in pool.imap_unordered(_evaluate_chunk, [(config, c) for c in chunks]):
             out += done
