@@ -2,7 +2,7 @@
 
 The command line calls :func:`install` first. A SIGINT (Ctrl-C) or SIGTERM then raises
 :class:`Interrupted` (a KeyboardInterrupt) in the main thread, which unwinds normally: output
-files being written are removed (``atomic_write``), worker pools are terminated, and
+files being written are removed (``files.replace_file``), worker pools are terminated, and
 ``cli.main`` calls :func:`stop`: one line, exit 128 + the signal's number (130, 143).
 
 Python runs signal handlers in the main thread only, between bytecodes, so a main thread inside
