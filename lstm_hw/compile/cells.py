@@ -39,15 +39,39 @@ into an exact accumulator, its result registered at the end. Values never change
 """
 from __future__ import annotations
 
+import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+
+class Kind(enum.Enum):
+    """What a cell computes, as the compiler's checks, timing, costs and reports need to know
+    it: they dispatch on an op's kind, never on its name, so an op of an existing kind is one
+    row of OPS (plus its fixed-point meaning in sim/ops.py and its lowering in schedule.py)."""
+    INPUT = "the cycle's input"
+    CONST = "a constant"
+    STATE = "a register: the state carried to the next step"
+    DOT = "a weighted sum of the concatenated operands"
+    SUM = "an elementwise sum or difference"
+    PRODUCT = "an elementwise product"
+    ACTIVATION = "a sigmoid or tanh unit (table, pwl or exact)"
+    CAST = "the operands' elements, cast"
+    SLICE = "selected elements of the operands, cast"
+    SELECT = "one operand's element, picked by a signal"
+    COMPARE = "the smallest or largest operand"
+    CLIP = "the operand clamped to constant limits"
+
+    @property
+    def combinational(self) -> bool:
+        return self not in (Kind.INPUT, Kind.CONST, Kind.STATE)
 
 
 @dataclass(frozen=True)
 class OpSpec:
     name: str
+    kind: Kind
     min_in: int                 # number of `in` operands
     max_in: int | None          # None: unbounded
     params: tuple[str, ...]     # accepted parameters besides op, in, format
@@ -55,42 +79,56 @@ class OpSpec:
     concat: bool = False        # `in` operands are concatenated into one vector
     elementwise: bool = False   # operands broadcast against each other
     structural: bool = False    # inherits its operand's format
+    signals: dict[str, str] = field(default_factory=dict)   # params that name a signal
+    # the constants it quantises: (parameter, raw integers' key, format's key or None: the
+    # cell's format), for the report of how far they moved
+    constants: tuple[tuple[str, str, str | None], ...] = ()
     doc: str = ""
 
 
 ACT_PARAMS = ("table", "pwl", "exact")
 
 OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
-    OpSpec("const", 0, 0, ("value",), ("value",), doc="a constant vector"),
-    OpSpec("dot", 1, None, ("weights", "bias", "weight_format", "bias_format", "accum",
-                            "multipliers", "reuse"),
-           ("weights",), concat=True, doc="weighted sum: W @ in + bias"),
-    OpSpec("add", 2, None, (), elementwise=True, doc="elementwise sum"),
-    OpSpec("sub", 2, 2, (), elementwise=True, doc="elementwise difference"),
-    OpSpec("mul", 2, None, (), elementwise=True, doc="elementwise product"),
-    OpSpec("sigmoid", 1, 1, ACT_PARAMS, doc="logistic function"),
-    OpSpec("tanh", 1, 1, ACT_PARAMS, doc="hyperbolic tangent"),
-    OpSpec("identity", 1, None, (), concat=True, doc="pass-through, cast to the format"),
-    OpSpec("reg", 1, 1, ("init", "enable", "reset"), structural=True,
+    OpSpec("const", Kind.CONST, 0, 0, ("value",), ("value",),
+           constants=(("value", "raw", None),), doc="a constant vector"),
+    OpSpec("dot", Kind.DOT, 1, None, ("weights", "bias", "weight_format", "bias_format",
+                                      "accum", "multipliers", "reuse"),
+           ("weights",), concat=True,
+           constants=(("weights", "w_raw", "w_fmt"), ("bias", "b_raw", "b_fmt")),
+           doc="weighted sum: W @ in + bias"),
+    OpSpec("add", Kind.SUM, 2, None, (), elementwise=True, doc="elementwise sum"),
+    OpSpec("sub", Kind.SUM, 2, 2, (), elementwise=True, doc="elementwise difference"),
+    OpSpec("mul", Kind.PRODUCT, 2, None, (), elementwise=True, doc="elementwise product"),
+    OpSpec("sigmoid", Kind.ACTIVATION, 1, 1, ACT_PARAMS, doc="logistic function"),
+    OpSpec("tanh", Kind.ACTIVATION, 1, 1, ACT_PARAMS, doc="hyperbolic tangent"),
+    OpSpec("identity", Kind.CAST, 1, None, (), concat=True,
+           doc="pass-through, cast to the format"),
+    OpSpec("reg", Kind.STATE, 1, 1, ("init", "enable", "reset"), structural=True,
+           signals={"enable": "the signal that lets it latch",
+                    "reset": "the signal that sets it to its init"},
+           constants=(("init", "init_raw", None),),
            doc="register: latches in at the clock edge"),
-    OpSpec("concat", 1, None, (), concat=True, structural=True, doc="concatenation"),
-    OpSpec("slice", 1, None, ("start", "stop", "step", "index"), concat=True, structural=True,
-           doc="selects elements"),
-    OpSpec("mux", 2, None, ("sel",), elementwise=True, structural=True,
+    OpSpec("concat", Kind.CAST, 1, None, (), concat=True, structural=True,
+           doc="concatenation"),
+    OpSpec("slice", Kind.SLICE, 1, None, ("start", "stop", "step", "index"), concat=True,
+           structural=True, doc="selects elements"),
+    OpSpec("mux", Kind.SELECT, 2, None, ("sel",), ("sel",), elementwise=True, structural=True,
+           signals={"sel": "the signal that picks one of its inputs"},
            doc="selects one operand by the value of sel"),
-    OpSpec("min", 2, None, (), elementwise=True, doc="elementwise minimum"),
-    OpSpec("max", 2, None, (), elementwise=True, doc="elementwise maximum"),
-    OpSpec("clip", 1, 1, ("lo", "hi"), ("lo", "hi"), doc="clamped to [lo, hi]"),
+    OpSpec("min", Kind.COMPARE, 2, None, (), elementwise=True, doc="elementwise minimum"),
+    OpSpec("max", Kind.COMPARE, 2, None, (), elementwise=True, doc="elementwise maximum"),
+    OpSpec("clip", Kind.CLIP, 1, 1, ("lo", "hi"), ("lo", "hi"), doc="clamped to [lo, hi]"),
 ]}
+# the circuit's inputs are cells too (made from the netlist's `inputs:`, not a block's op)
+SPECS: dict[str, OpSpec] = {"input": OpSpec("input", Kind.INPUT, 0, 0, ()), **OPS}
 ALIASES = {"cast": "identity"}
 # the --precision PARTs besides a block's result format: what sets them, and which ops have them
-PRECISION_PARTS = {"weight": ("a dot's weight format", ("dot",)),
-                   "bias": ("a dot's bias format", ("dot",)),
-                   "accum": ("a dot's accumulator format", ("dot",)),
-                   "table": ("a sigmoid or tanh table's entry format", ("sigmoid", "tanh")),
-                   "table_size": ("the entries of a sigmoid or tanh table", ("sigmoid", "tanh"))}
+PRECISION_PARTS = {"weight": ("a dot's weight format", Kind.DOT),
+                   "bias": ("a dot's bias format", Kind.DOT),
+                   "accum": ("a dot's accumulator format", Kind.DOT),
+                   "table": ("a sigmoid or tanh table's entry format", Kind.ACTIVATION),
+                   "table_size": ("the entries of a sigmoid or tanh table", Kind.ACTIVATION)}
 TIMING_PARAMS = ("latency",)
-COMBINATIONAL = frozenset(OPS) - {"const", "reg"}
 
 
 def sigmoid(x):

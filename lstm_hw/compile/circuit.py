@@ -15,6 +15,7 @@ from typing import Any
 
 from ..diagnostics import SourceLoc
 from ..fixed import FixedFormat
+from .cells import SPECS, Kind, OpSpec
 
 
 @dataclass
@@ -30,8 +31,16 @@ class Cell:
     loc: SourceLoc = SourceLoc("<circuit>")
 
     @property
+    def spec(self) -> OpSpec:
+        return SPECS[self.op]
+
+    @property
+    def kind(self) -> Kind:
+        return SPECS[self.op].kind
+
+    @property
     def is_reg(self) -> bool:
-        return self.op == "reg"
+        return self.kind is Kind.STATE
 
 
 @dataclass
@@ -54,7 +63,7 @@ class Circuit:
 
     @property
     def consts(self) -> list[int]:
-        return [c.id for c in self.cells if c.op == "const"]
+        return [c.id for c in self.cells if c.kind is Kind.CONST]
 
     def cell(self, name: str) -> Cell:
         return self.cells[self.by_name[name]]
@@ -90,15 +99,16 @@ def _param_summary(c: Cell, cells: list[Cell]) -> str:
     """The parameters that say what a cell computes and when, as plain text."""
     p = c.params
     text = ""
-    if c.op == "dot":
+    kind = c.kind
+    if kind is Kind.DOT:
         text = f" weights:{p['w_fmt']} bias:{p['b_fmt']}"
         text += f" accum={p['accum']}" if p.get("accum") else ""
         text += f" multipliers={p['multipliers']}" if p.get("multipliers") else ""
-    elif c.op in ("sigmoid", "tanh"):
+    elif kind is Kind.ACTIVATION:
         text = f" impl={p['impl']}"
-    elif c.op == "slice":
+    elif kind is Kind.SLICE:
         text = f" index={[int(k) for k in p['index']]}"
-    elif c.op == "clip":
+    elif kind is Kind.CLIP:
         text = f" lo={[float(v) for v in p['lo']]} hi={[float(v) for v in p['hi']]}"
     if p.get("latency"):
         text += f" latency={p['latency']}"

@@ -25,7 +25,7 @@ from ..netlist.parse import real_path
 from ..npz import read_npz
 from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
-from .cells import ACT_PARAMS, ALIASES, OPS, PRECISION_PARTS, TIMING_PARAMS
+from .cells import ACT_PARAMS, ALIASES, OPS, PRECISION_PARTS, SPECS, TIMING_PARAMS, Kind
 from .checks import check_headroom, combinational_order
 from .circuit import Cell, Circuit
 
@@ -87,7 +87,7 @@ class _Elaborator:
         self.diag.abort_if_errors()
         check_headroom(self.cells, order, self.diag)
         self.diag.abort_if_errors()
-        inputs = [c.id for c in self.cells if c.op == "input"]
+        inputs = [c.id for c in self.cells if c.kind is Kind.INPUT]
         files = (self.d.path, *self.d.imported, *map(str, self.npz_cache))
         return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
                        dict(self.names), self.task_settings(), self.clock_settings(), files)
@@ -136,7 +136,7 @@ class _Elaborator:
 
     def add_cell(self, name, op, size, loc, first) -> int | None:
         if name in first:
-            if op == "input":
+            if SPECS[op].kind is Kind.INPUT:
                 message = f"input '{name}' is listed twice"
             else:   # blocks are keys of one mapping: the parser refused duplicates among them
                 message = (f"block '{name}': the name is already taken by an input (a block's "
@@ -162,21 +162,21 @@ class _Elaborator:
         ctrls: dict[int, dict[str, int]] = {}
         for cid, block in self.blocks.items():
             cell = self.cells[cid]
-            spec = OPS[cell.op]
+            spec = cell.spec
             what = f"block '{block.name}'"
             for key, p in block.params.items():
-                if key in TIMING_PARAMS and cell.op == "reg":
+                if key in TIMING_PARAMS and spec.kind is Kind.STATE:
                     self.diag.error(p.key_loc, f"{what}: a 'reg' takes no latency: it is the "
                                     "state carried from one time step to the next; put the "
                                     "latency on the block that feeds it")
-                elif key in TIMING_PARAMS and cell.op != "const":
+                elif key in TIMING_PARAMS and spec.kind is not Kind.CONST:
                     self.check_count(p, what, key, 0)
                 elif key != "format" and key not in spec.params:
                     hint = did_you_mean(key, spec.params + ("format", "in"))
                     self.diag.error(p.key_loc, f"{what}: op '{cell.op}' has no parameter "
                                     f"'{key}'{hint}")
             for key in spec.required:
-                if key not in block.params:
+                if key not in block.params and key not in spec.signals:
                     self.diag.error(block.loc, f"{what}: op '{cell.op}' needs '{key}'")
             n = len(block.inputs)
             if n < spec.min_in or (spec.max_in is not None and n > spec.max_in):
@@ -191,8 +191,11 @@ class _Elaborator:
             ids = [self.lookup(r.name, r.loc, what) for r in block.inputs]
             args[cid] = [i for i in ids if i is not None]
             ctrls[cid] = {}
-            for key in ("enable", "reset", "sel"):
-                if key in spec.params and key in block.params:
+            for key, meaning in spec.signals.items():
+                if key in spec.required and key not in block.params:
+                    self.diag.error(block.loc, f"{what}: op '{cell.op}' needs '{key}', "
+                                    f"{meaning}")
+                if key in block.params:
                     p = block.params[key]
                     if not isinstance(p.value, str):
                         self.diag.error(p.loc, f"{what}: '{key}' must name a signal")
@@ -200,9 +203,6 @@ class _Elaborator:
                     target = self.lookup(p.value, p.loc, what)
                     if target is not None:
                         ctrls[cid][key] = target
-            if cell.op == "mux" and "sel" not in block.params:
-                self.diag.error(block.loc, f"{what}: op 'mux' needs 'sel', the signal that "
-                                "picks one of its inputs")
         for ref in self.d.outputs:
             self.lookup(ref.name, ref.loc, None)
         return args, ctrls
@@ -247,11 +247,11 @@ class _Elaborator:
     def size_of(self, cell: Cell, block: Block, optimistic: bool = False) -> int:
         """The cell's size if it can be told yet, else 0 (optimistic: from known operands)."""
         sizes = [self.cells[a].size for a in cell.args]
-        op = cell.op
-        if op == "const":
+        kind = cell.kind
+        if kind is Kind.CONST:
             v = block.param("value")
             return len(v) if isinstance(v, list) and v else 1
-        if op == "dot":
+        if kind is Kind.DOT:
             w = block.param("weights")
             if isinstance(w, list) and w and all(isinstance(r, list) for r in w):
                 return len(w)
@@ -259,22 +259,21 @@ class _Elaborator:
                 arr = self.load_array(block, "weights", quiet=True)
                 return arr.shape[0] if arr is not None and arr.ndim == 2 else 1
             return 1
-        if op == "reg":
+        if kind is Kind.STATE:
             init = block.param("init", 0)
             if isinstance(init, list) and init:
                 return len(init)
             return sizes[0] if sizes else 0
-        if op == "slice":
+        if kind is Kind.SLICE:
             if 0 in sizes:
                 return 0
             try:
                 return len(self.slice_index(block, sum(sizes)))
             except ValueError:
                 return 1   # reported by check_sizes
-        if OPS[op].concat:
+        if cell.spec.concat:
             return 0 if 0 in sizes else sum(sizes)
-        if op == "mux" and "sel" in cell.ctrl:
-            sizes.append(self.cells[cell.ctrl["sel"]].size)
+        sizes += [self.cells[t].size for t in cell.ctrl.values()]   # a mux's sel broadcasts too
         known = [s for s in sizes if s]
         if len(known) < len(sizes) and not optimistic:
             return 0
@@ -282,14 +281,14 @@ class _Elaborator:
 
     def check_sizes(self, cell: Cell, block: Block) -> None:
         what = f"block '{cell.name}'"
-        spec = OPS[cell.op]
+        spec = cell.spec
         if spec.elementwise:
             for ref, a in zip(block.inputs, cell.args):
                 s = self.cells[a].size
                 if s not in (1, cell.size):
                     self.diag.error(ref.loc, f"{what}: '{ref.name}' has {s} elements, expected 1 "
                                     f"or {cell.size} (elementwise '{cell.op}')")
-        if cell.op == "reg" and cell.args and self.cells[cell.args[0]].size != cell.size:
+        if cell.kind is Kind.STATE and cell.args and self.cells[cell.args[0]].size != cell.size:
             self.diag.error(block.inputs[0].loc, f"{what}: the register holds {cell.size} "
                             f"elements but its input '{block.inputs[0].name}' has "
                             f"{self.cells[cell.args[0]].size}")
@@ -299,7 +298,7 @@ class _Elaborator:
                 self.diag.error(block.loc_of(key), f"{what}: '{key}' signal "
                                 f"'{self.cells[target].name}' has {s} elements, expected 1 or "
                                 f"{cell.size}")
-        if cell.op == "slice":
+        if cell.kind is Kind.SLICE:
             try:
                 self.slice_index(block, sum(self.cells[a].size for a in cell.args))
             except ValueError as exc:
@@ -348,7 +347,7 @@ class _Elaborator:
     def has_part(self, name: str, part: str) -> bool:
         """Whether the block ``name`` has the --precision PART (a table: not pwl or exact)."""
         cid = self.names[name]
-        if self.cells[cid].op not in PRECISION_PARTS[part][1]:
+        if self.cells[cid].kind is not PRECISION_PARTS[part][1]:
             return False
         return part not in ("table", "table_size") or \
             not {"pwl", "exact"} & set(self.blocks[cid].params)
@@ -398,7 +397,7 @@ class _Elaborator:
         ports = {p.name: p for p in self.d.inputs}
         explicit: dict[int, FixedFormat | None] = {}
         for cell in self.cells:
-            if cell.op == "input":
+            if cell.kind is Kind.INPUT:
                 own, kind = ports[cell.name].format, "input"
             else:
                 own, kind = self.blocks[cell.id].params.get("format"), "block"
@@ -412,7 +411,7 @@ class _Elaborator:
         if cell.fmt is not None:
             return cell.fmt
         fmt = explicit[cid]
-        if fmt is None and OPS.get(cell.op) and OPS[cell.op].structural and cid not in seen:
+        if fmt is None and cell.spec.structural and cid not in seen:
             seen.add(cid)
             fmts = {self.inherited(a, explicit, seen) for a in cell.args}
             fmt = fmts.pop() if len(fmts) == 1 else None

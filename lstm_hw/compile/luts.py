@@ -128,23 +128,24 @@ def _libm():
     return lib
 
 
+# each activation in single precision as hls4ml's table initialisers compute it (lib: libm)
+FLOAT32_ACTIVATIONS = {
+    "sigmoid": lambda lib, x: float(np.float32(1.0 / float(np.float32(1.0 + lib.expf(-x))))),
+    "tanh": lambda lib, x: lib.tanhf(x)}
+
+
 @lru_cache(maxsize=256)
 def _float32_points(func: str, size: int, lo: Fraction, hi: Fraction) -> np.ndarray:
     """f at the table's left edges as hls4ml's init_sigmoid_table / init_tanh_table compute
     it: the edge as ``float in_val = (hi - lo) * (ii - size / 2.0) / size`` (in double, the
     middle of the range at ii = size / 2 for hls4ml's symmetric ranges), then
     ``1.0 / (1 + expf(-in_val))`` or ``tanhf(in_val)``, each rounded to float."""
-    lib = _libm()
+    lib, f = _libm(), FLOAT32_ACTIVATIONS[func]
     mid = float(-lo / ((hi - lo) / size))
     span = float(hi - lo)
     values = np.empty(size)
     for ii in range(size):
-        x = float(np.float32(span * (ii - mid) / size))
-        if func == "sigmoid":
-            denominator = float(np.float32(1.0 + lib.expf(-x)))
-            values[ii] = float(np.float32(1.0 / denominator))
-        else:
-            values[ii] = lib.tanhf(x)
+        values[ii] = f(lib, float(np.float32(span * (ii - mid) / size)))
     values.flags.writeable = False
     return values
 

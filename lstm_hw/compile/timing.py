@@ -25,6 +25,7 @@ import numpy as np
 from .. import limits
 from ..diagnostics import Diagnostics, SourceLoc
 from ..fixed import FixedFormat
+from .cells import Kind
 from .checks import combinational_order
 from .circuit import Cell, Circuit
 
@@ -48,7 +49,7 @@ class Timing:
 
 def fold_cycles(cell: Cell) -> int:
     k = cell.params.get("multipliers")
-    if cell.op != "dot" or not k:
+    if cell.kind is not Kind.DOT or not k:
         return 0
     products = cell.params["w_raw"].size
     return -(-products // k)
@@ -85,11 +86,11 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
         finish[r] = min(readers[r] + [written[r]])
         need = written[r] - finish[r] + 1
         if need > min_ii:
-            min_ii, limit = need, ("reg", r)
+            min_ii, limit = need, ("loop", r)
     for cid, t in folds.items():
         if t > min_ii:
             min_ii, limit = t, ("fold", cid)
-    if limit and limit[0] == "reg":
+    if limit and limit[0] == "loop":
         loop = loop_path(cells, finish, limit[1])
     ii = circuit.clock.get("ii", min_ii)
     timing = Timing(ii, min_ii, start, finish, folds, written, loop)
@@ -125,7 +126,7 @@ def loop_path(cells: list[Cell], finish: dict[int, int], reg: int) -> list[int]:
     while changed:
         changed = False
         for c in cells:
-            if c.id not in on_loop and c.op != "reg" and any(
+            if c.id not in on_loop and not c.is_reg and any(
                     a in on_loop for a in (*c.args, *c.ctrl.values())):
                 on_loop.add(c.id)
                 changed = True
@@ -133,7 +134,7 @@ def loop_path(cells: list[Cell], finish: dict[int, int], reg: int) -> list[int]:
     cid = reg
     while True:
         ops = (*cells[cid].args, *cells[cid].ctrl.values())
-        if (cid != reg and cells[cid].op in ("input", "const", "reg")) or not ops:
+        if (cid != reg and not cells[cid].kind.combinational) or not ops:
             break
         looped = [a for a in ops if a in on_loop]
         cid = max(looped or ops, key=lambda a: (finish[a], a == reg))
@@ -159,7 +160,7 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
 
     def delayed(a: int, at: int) -> int:
         """Original a's value as it was at its finish, seen at cycle offset ``at``."""
-        if a >= 0 and src[a].op == "const":
+        if a >= 0 and src[a].kind is Kind.CONST:
             return now[a]
         # a register holds a step's value from its first read until it is written; later
         # readers see it through balancing registers clocked from there

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..compile.cells import total_cost
+from ..compile.cells import Kind, total_cost
 from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
 from ..diagnostics import NetlistError, UserError
@@ -168,7 +168,7 @@ def make_knobs(circuit: Circuit, groups, tables: bool) -> tuple[list[Knob], dict
     for pattern, names in groups:
         cells = [circuit.cell(n) for n in names]
         parts = [("result", [c.fmt for c in cells])]
-        dots = [c for c in cells if c.op == "dot"]
+        dots = [c for c in cells if c.kind is Kind.DOT]
         if dots:
             parts.append(("weight", [c.params["w_fmt"] for c in dots]))
             parts.append(("bias", [c.params["b_fmt"] for c in dots]))
@@ -203,7 +203,7 @@ def profile_need(knob: Knob, state, prof: Profile, circuit: Circuit) -> int:
             r = ranges[name]
             needs.append(integer_bits(r.lo, r.hi, fmt))
         elif knob.part in ("weight", "bias"):
-            if cell.op != "dot":
+            if cell.kind is not Kind.DOT:
                 continue
             values = np.asarray(cell.params["weights" if knob.part == "weight" else "bias"],
                                 dtype=np.float64)
@@ -513,7 +513,7 @@ def _elaborate_text(text: str, config: EvalConfig, path: str) -> Circuit:
 def _signature(c) -> dict:
     p = c.params
     sig = {"result": str(c.fmt)}
-    if c.op == "dot":
+    if c.kind is Kind.DOT:
         sig.update(weight=str(p["w_fmt"]), bias=str(p["b_fmt"]), accum=str(p.get("accum")))
     if p.get("impl") == "table":
         sig["table_size"] = len(p["table"].entries)

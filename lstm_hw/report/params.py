@@ -28,14 +28,10 @@ class ParamError:
         return text
 
 
-PARAMS = {"dot": [("weights", "w_raw", "w_fmt"), ("bias", "b_raw", "b_fmt")],
-          "const": [("value", "raw", None)], "reg": [("init", "init_raw", None)]}
-
-
 def parameter_errors(circuit: Circuit) -> list[ParamError]:
     out = []
     for c in circuit.cells:
-        for what, raw_key, fmt_key in PARAMS.get(c.op, []):
+        for what, raw_key, fmt_key in c.spec.constants:
             fmt = c.params[fmt_key] if fmt_key else c.fmt
             written = np.asarray(c.params[what], dtype=np.float64).ravel()
             got = fmt.to_float(np.asarray(c.params[raw_key]).ravel())

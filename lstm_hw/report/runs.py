@@ -23,6 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..compile.cells import Kind
 from ..compile.circuit import Circuit
 from ..compile.pipeline import compile_circuit
 from ..diagnostics import DataError
@@ -230,7 +231,7 @@ def _run_dataset(circuit, req, record, outputs, dataset: Dataset, out, err,
 def _run_cycles(circuit, sim, req, record, outputs, raw: np.ndarray, out, err) -> None:
     """One row per clock cycle, and/or the waveforms (the whole run is held)."""
     hw_record = ("all" if not req.signals else
-                 [c.name for c in sim.hardware.cells if c.op == "input"] +
+                 [c.name for c in sim.hardware.cells if c.kind is Kind.INPUT] +
                  [sim.hardware.cells[sim.present[circuit.by_name[n]]].name for n in record])
     cycles = sim.run_cycles(raw, hw_record, raw_inputs=True)
     n_cycles = cycles.data.shape[1]
