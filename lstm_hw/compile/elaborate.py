@@ -108,14 +108,7 @@ class _Elaborator:
         return dict(value, loc=self.d.clock.loc)
 
     def task_settings(self) -> dict:
-        from ..tasks.memory import task_settings
-        if self.d.task is None:
-            return {}
-        try:
-            return task_settings(self.d.task.value)
-        except ValueError as exc:
-            self.diag.error(self.d.task.loc, f"task: {exc}")
-            self.diag.abort_if_errors()
+        return {} if self.d.task is None else dict(self.d.task.value)   # checked by the parser
 
     # -- 1. names ------------------------------------------------------------------------------
     def define_names(self) -> None:

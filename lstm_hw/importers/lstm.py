@@ -287,7 +287,7 @@ def lstm_to_netlist(layers, readout=None, *, name: str = "lstm", format: str = D
       scalar input names, one per input element. output: the readout's name (without a readout
       the outputs are the last layer's h_next).
     weights_file: the .npz the netlist reads (default NAME.npz); the arrays returned go there.
-    task: a ``task:`` mapping for ``lstm-hw check`` (tasks/memory.py: TASK_KEYS).
+    task: a ``task:`` mapping for ``lstm-hw check`` (netlist/task.py: TASK_KEYS).
     source: where the weights came from (named in the header); notes: more header lines.
     dtype: the dtype the weight arrays are stored in (float64 keeps them exact).
     """

@@ -15,6 +15,7 @@ import yaml
 from ..diagnostics import Diagnostics, NetlistError, Diagnostic, SourceLoc, did_you_mean
 from . import safe_yaml
 from .modules import PARAM_REF, flatten
+from .task import TASK_KEYS, task_setting
 from .schema import (FORMAT_VERSION, Block, Design, Instance, Module, Param, Port,
                      PrecisionRule, Ref)
 
@@ -199,7 +200,7 @@ class _DesignParser:
                             "each block)")
         precision = self.precision(fields["precision"][1]) if "precision" in fields else []
         self.diag.abort_if_errors()
-        task = self.param(fields["task"]) if "task" in fields else None
+        task = self.task(fields["task"]) if "task" in fields else None
         clock = self.param(fields["clock"]) if "clock" in fields else None
         modules = self.imports(fields["import"][1]) if "import" in fields else {}
         for mod in (self.modules(fields["modules"][1]) if "modules" in fields else {}).values():
@@ -293,6 +294,21 @@ class _DesignParser:
     def param(self, entry) -> Param:
         knode, vnode = entry
         return Param(self.value(vnode), self.loc(vnode), self.loc(knode))
+
+    def task(self, entry) -> Param:
+        """``task: {p_add: 0.3, ...}``: the settings, each checked at its own location."""
+        knode, vnode = entry
+        settings = {}
+        for key, kn, vn in self.mapping(vnode, "task"):
+            if key not in TASK_KEYS:
+                hint = did_you_mean(key, TASK_KEYS) or f" (one of {', '.join(TASK_KEYS)})"
+                self.diag.error(self.loc(kn), f"task: unknown key '{key}'{hint}")
+                continue
+            try:
+                settings[key] = task_setting(key, self.value(vn))
+            except ValueError as exc:
+                self.diag.error(self.loc(vn), f"task: {exc}")
+        return Param(settings, self.loc(vnode), self.loc(knode))
 
     def inputs(self, node: yaml.Node) -> list[Port]:
         """``[x1, x2]`` (scalars in the default format) or ``{x: {size: 3, format: ...}}``."""

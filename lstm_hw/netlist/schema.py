@@ -112,7 +112,7 @@ class Design:
     blocks: dict[str, "Block | Instance"]
     precision: list[PrecisionRule] = field(default_factory=list)
     loc: SourceLoc = SourceLoc("<netlist>")
-    task: Param | None = None    # settings for `check` (tasks/memory.py: TASK_KEYS)
+    task: Param | None = None    # settings for `check` (netlist/task.py: TASK_KEYS)
     clock: Param | None = None   # {ii: N}: the initiation interval asked for
     modules: dict[str, Module] = field(default_factory=dict)   # its own and imported ones
     origins: dict[str, list[tuple[SourceLoc, str]]] = field(default_factory=dict)

@@ -27,38 +27,6 @@ class TaskSpec:
     max_memory: float = 100.0   # a step that would take |memory| past this resets instead
 
 
-TASK_KEYS = ("p_add", "p_reset", "p_output", "x1_values", "max_memory", "tolerance",
-             "min_accuracy")
-
-
-def task_settings(value) -> dict:
-    """Validate a netlist's ``task:`` mapping (how `check` draws and judges); ValueError if bad.
-
-    Keys: the TaskSpec fields, plus tolerance (|y - ideal| below it is right) and min_accuracy
-    (the fraction of output and of silent steps that must be right to pass; default 1).
-    """
-    if not isinstance(value, dict):
-        raise ValueError("expected a mapping of " + ", ".join(TASK_KEYS))
-    out = {}
-    for key, v in value.items():
-        if key not in TASK_KEYS:
-            raise ValueError(f"unknown key '{key}' (expected one of {', '.join(TASK_KEYS)})")
-        if key == "x1_values":
-            if not (isinstance(v, list) and len(v) == 2 and all(
-                    isinstance(k, int) and not isinstance(k, bool) for k in v) and v[0] <= v[1]):
-                raise ValueError("x1_values must be [lo, hi], two integers with lo <= hi")
-            out[key] = tuple(v)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-            raise ValueError(f"'{key}' must be a non-negative number")
-        elif key.startswith("p_") or key == "min_accuracy":
-            if v > 1:
-                raise ValueError(f"'{key}' must be from 0 to 1")
-            out[key] = float(v)
-        else:
-            out[key] = float(v)
-    return out
-
-
 def spec_of(settings: dict) -> TaskSpec:
     return TaskSpec(**{k: v for k, v in settings.items() if k in TaskSpec.__dataclass_fields__})
 
