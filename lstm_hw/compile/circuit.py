@@ -18,6 +18,15 @@ from ..fixed import FixedFormat
 from .cells import SPECS, Kind, OpSpec
 
 
+@dataclass(frozen=True)
+class Clocking:
+    """What timing.expand adds to a combinational cell of the clocked circuit."""
+    valid: int                  # the bit that says its operands hold a time step's data:
+    #                             overflow counts only then
+    fold_cycles: int = 0        # a folded dot: cycles per result (0: not folded)
+    start: int | None = None    # a folded dot: the bit that starts its state machine
+
+
 @dataclass
 class Cell:
     id: int
@@ -29,6 +38,7 @@ class Cell:
     ctrl: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     loc: SourceLoc = SourceLoc("<circuit>")
+    clocking: Clocking | None = None    # the clocked circuit's cells only (timing.expand)
 
     @property
     def spec(self) -> OpSpec:
@@ -37,6 +47,11 @@ class Cell:
     @property
     def kind(self) -> Kind:
         return SPECS[self.op].kind
+
+    @property
+    def fold_cycles(self) -> int:
+        """A folded dot's cycles per result in the clocked circuit; 0 elsewhere."""
+        return self.clocking.fold_cycles if self.clocking else 0
 
     @property
     def is_reg(self) -> bool:
@@ -112,8 +127,9 @@ def _param_summary(c: Cell, cells: list[Cell]) -> str:
         text = f" lo={[float(v) for v in p['lo']]} hi={[float(v) for v in p['hi']]}"
     if p.get("latency"):
         text += f" latency={p['latency']}"
-    if p.get("fold_cycles"):   # set by timing.expand: the folded dot's state machine
-        text += f" fold_cycles={p['fold_cycles']} start={cells[p['start']].name}"
-    if "valid" in p:           # set by timing.expand: overflow counts when this bit is set
-        text += f" valid={cells[p['valid']].name}"
+    clk = c.clocking
+    if clk and clk.fold_cycles:
+        text += f" fold_cycles={clk.fold_cycles} start={cells[clk.start].name}"
+    if clk:
+        text += f" valid={cells[clk.valid].name}"
     return text

@@ -414,7 +414,11 @@ class _Elaborator:
     def build_params(self, cell: Cell, block: Block) -> None:
         latency = block.param("latency", 0)
         cell.params["latency"] = latency if isinstance(latency, int) else 0
-        getattr(self, f"params_{cell.op}", lambda c, b: None)(cell, block)
+        build = {Kind.CONST: self.params_const, Kind.DOT: self.params_dot,
+                 Kind.STATE: self.params_reg, Kind.CLIP: self.params_clip,
+                 Kind.SLICE: self.params_slice, Kind.ACTIVATION: self.params_activation}
+        if cell.kind in build:   # the other kinds have no parameters beyond their format
+            build[cell.kind](cell, block)
 
     def numbers(self, block: Block, key: str, shape: tuple[int, ...], default=None):
         """A number, list or matrix parameter as float64 of the given shape (None on error)."""
@@ -577,7 +581,7 @@ class _Elaborator:
         n = sum(self.cells[a].size for a in cell.args)
         cell.params["index"] = np.array(self.slice_index(block, n), dtype=np.int64)
 
-    def params_sigmoid(self, cell: Cell, block: Block) -> None:
+    def params_activation(self, cell: Cell, block: Block) -> None:
         what = f"block '{cell.name}'"
         given = [k for k in ACT_PARAMS if k in block.params]
         if len(given) > 1:
@@ -645,9 +649,6 @@ class _Elaborator:
                 cell.params.update(impl="pwl", pwl=pwl)
         except ValueError as exc:
             self.diag.error(loc, f"{what}: {exc}")
-
-    params_tanh = params_sigmoid
-
 
 
 def _range(value) -> tuple[Fraction, Fraction]:

@@ -294,7 +294,7 @@ def lower(circuit: Circuit) -> Program:
     low = _Lowering(cells, slot_of)
     ints, args = low.ints, low.args
     steps = []
-    folds = [cid for cid in circuit.order if cells[cid].params.get("fold_cycles")]
+    folds = [cid for cid in circuit.order if cells[cid].fold_cycles]
     fold_state = []
     for cid in folds:   # count, busy, accumulators, operand copies
         fold_state.append(n)
@@ -306,7 +306,7 @@ def lower(circuit: Circuit) -> Program:
     valid = []
     for cid in [c for c in circuit.order if c not in folds] + folds:
         c = cells[cid]
-        valid.append(int(slot_of[c.params["valid"]]) if "valid" in c.params else one)
+        valid.append(int(slot_of[c.clocking.valid]) if c.clocking else one)
         a0, par = len(args), len(ints)
         lowering = LOWER_OP.get(c.op)
         if lowering is None:
@@ -335,9 +335,8 @@ def lower(circuit: Circuit) -> Program:
     n_comb = len(steps) - len(folds)
     return Program(
         n_slots=n, n_comb=n_comb, valid=i64(valid), one_slot=one,
-        fold_state=i64(fold_state), fold_start=i64([slot_of[cells[f].params["start"]]
-                                                   for f in folds]),
-        fold_t=i64([cells[f].params["fold_cycles"] for f in folds]),
+        fold_state=i64(fold_state), fold_start=i64([slot_of[cells[f].clocking.start] for f in folds]),
+        fold_t=i64([cells[f].fold_cycles for f in folds]),
         fold_k=i64([cells[f].params["multipliers"] for f in folds]),
         cell_ids=i64([s[0] for s in steps]), op=i64([s[1] for s in steps]),
         out=i64([s[2] for s in steps]), size=i64([s[3] for s in steps]),

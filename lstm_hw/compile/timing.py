@@ -27,7 +27,7 @@ from ..diagnostics import Diagnostics, SourceLoc
 from ..fixed import FixedFormat
 from .cells import Kind
 from .checks import combinational_order
-from .circuit import Cell, Circuit
+from .circuit import Cell, Circuit, Clocking
 
 VALID_FMT = FixedFormat(1, 1, signed=False)
 
@@ -149,10 +149,11 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
     src = circuit.cells
     out: list[Cell] = []
 
-    def add(name, op, size, fmt, args=(), ctrl=None, params=None, loc=None) -> int:
+    def add(name, op, size, fmt, args=(), ctrl=None, params=None, loc=None,
+            clocking=None) -> int:
         cid = len(out)
         out.append(Cell(cid, name, op, size, fmt, tuple(args), dict(ctrl or {}),
-                        dict(params or {}), loc or SourceLoc(circuit.path)))
+                        dict(params or {}), loc or SourceLoc(circuit.path), clocking))
         return cid
 
     now: dict[int, int] = {}        # original id -> new id presenting its value at its finish
@@ -191,13 +192,12 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
         at = timing.start[cid]
         args = [delayed(a, at) for a in c.args]
         ctrl = {k: delayed(v, at) for k, v in c.ctrl.items()}
-        params = dict(c.params, valid=delayed(-1, at))   # overflow counts only on valid data
+        params = dict(c.params)
         lat = params.pop("latency", 0)
         fold = timing.fold_cycles.get(cid, 0)
-        if fold:
-            params.update(fold_cycles=fold, start=delayed(-1, at))
+        clocking = Clocking(delayed(-1, at), fold, delayed(-1, at) if fold else None)
         name = f"{c.name}.comb" if lat else c.name
-        cur = add(name, c.op, c.size, c.fmt, args, ctrl, params, c.loc)
+        cur = add(name, c.op, c.size, c.fmt, args, ctrl, params, c.loc, clocking)
         for k in range(1, lat + 1):
             cur = add(c.name if k == lat else f"{c.name}.p{k}", "reg", c.size, c.fmt, [cur],
                       params=_reg_params(c.size), loc=c.loc)

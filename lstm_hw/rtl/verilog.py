@@ -318,7 +318,7 @@ class Emitter:
             if c.op == "const":
                 for e in range(c.size):
                     self.define(c, e, lit(int(c.params["raw"][e]), c.fmt.width))
-            elif c.op == "reg" or c.params.get("fold_cycles"):
+            elif c.op == "reg" or c.fold_cycles:
                 for e in range(c.size):
                     self.register(c, e)
         for cid in hw.order:
@@ -360,7 +360,7 @@ class Emitter:
     # -- cells -------------------------------------------------------------------------------
     def cell(self, c: Cell) -> None:
         op = c.op
-        if c.params.get("fold_cycles"):
+        if c.fold_cycles:
             self.fold(c)
         elif op == "dot":
             for e, expr in enumerate(self.dot_rows(c)):
@@ -604,10 +604,10 @@ class Emitter:
         rows are quantised into its result registers. With T = 1, a dot registered."""
         cells, p = self.cells, c.params
         base = c.name.replace(".", "_")
-        start = self.elems[p["start"]][0].name
+        start = self.elems[c.clocking.start][0].name
         outs = [v.name for v in self.elems[c.id]]
         zero = lit(0, c.fmt.width)
-        t_cyc = int(p["fold_cycles"])
+        t_cyc = c.fold_cycles
         if t_cyc == 1:
             rows = [self.wire(f"{base}_next_{e}" if c.size > 1 else f"{base}_next",
                               c.fmt.width, expr) for e, expr in enumerate(self.dot_rows(c))]
