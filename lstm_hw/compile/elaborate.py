@@ -14,20 +14,17 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 
-from .. import limits
 from ..diagnostics import Diagnostics, SourceLoc, did_you_mean
 from ..fixed import FixedFormat, FormatError, parse_format, quantise_floats
-from ..netlist.parse import real_path
-from ..npz import read_npz
 from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
 from .cells import ACT_PARAMS, ALIASES, OPS, PRECISION_PARTS, SPECS, TIMING_PARAMS, Kind
 from .checks import check_headroom, combinational_order
 from .circuit import Cell, Circuit
+from .weights import WeightFiles
 
 DEFAULT_FORMAT = "ap_fixed<16,6>"
 
@@ -68,7 +65,7 @@ class _Elaborator:
         self.names: dict[str, int] = {}
         self.cells: list[Cell] = []
         self.blocks: dict[int, Block] = {}
-        self.npz_cache: dict[Path, dict] = {}
+        self.weight_files = WeightFiles(design.path, options.weights_dir)
 
     def run(self) -> Circuit:
         self.define_names()
@@ -88,7 +85,7 @@ class _Elaborator:
         check_headroom(self.cells, order, self.diag)
         self.diag.abort_if_errors()
         inputs = [c.id for c in self.cells if c.kind is Kind.INPUT]
-        files = (self.d.path, *self.d.imported, *map(str, self.npz_cache))
+        files = (self.d.path, *self.d.imported, *map(str, self.weight_files.read))
         return Circuit(self.d.name, self.d.doc, self.d.path, self.cells, inputs, outputs, order,
                        dict(self.names), self.task_settings(), self.clock_settings(), files)
 
@@ -471,54 +468,15 @@ class _Elaborator:
         return ""
 
     def load_array(self, block: Block, key: str, quiet: bool = False):
-        """``{file: name.npz, key: K}`` next to the netlist (or in the allowed folder)."""
+        """The array a parameter reads from a weight file (None on error; quiet: no message,
+        when sizes are only being guessed)."""
         spec = block.params[key]
-        what = f"block '{block.name}'"
-        ref = spec.value
-        if set(ref) - {"file", "key"} or not isinstance(ref.get("file"), str):
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: '{key}' from a file is "
-                                "{file: NAME.npz, key: ARRAY}")
-            return None
-        base = Path(self.d.path).resolve().parent
         try:
-            path = real_path(base / ref["file"])
-        except OSError as exc:
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: cannot read weight file '{ref['file']}': "
-                                f"{exc.strerror}")
-            return None
-        allowed = [base] + ([Path(self.opt.weights_dir).resolve()] if self.opt.weights_dir else [])
-        if not any(path.is_relative_to(a) for a in allowed):
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}' is outside the "
-                                "netlist's folder (pass --weights-dir to allow another folder)")
-            return None
-        try:
-            if path not in self.npz_cache:
-                self.npz_cache[path] = read_npz(path, limits.get("memory"))
-            arrays = self.npz_cache[path]
-        except FileNotFoundError:
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}' does not exist "
-                                "(paths are relative to the netlist's folder)")
-            return None
-        except OSError as exc:   # its message would show the absolute path: give the reason
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: cannot read weight file '{ref['file']}': "
-                                f"{exc.strerror or exc}")
-            return None
+            return self.weight_files.array(spec.value, key)
         except ValueError as exc:
             if not quiet:
-                self.diag.error(spec.loc, f"{what}: weight file '{ref['file']}': {exc}")
+                self.diag.error(spec.loc, f"block '{block.name}': {exc}")
             return None
-        name = ref.get("key", key)
-        if name not in arrays:
-            if not quiet:
-                self.diag.error(spec.loc, f"{what}: '{ref['file']}' has no array '{name}'"
-                                f"{did_you_mean(str(name), arrays)}")
-            return None
-        return arrays[name].astype(np.float64)     # numeric: read_npz refuses the others
 
     def params_const(self, cell: Cell, block: Block) -> None:
         v = self.numbers(block, "value", (cell.size,))
