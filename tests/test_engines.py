@@ -1,13 +1,16 @@
 """The compiled backend against the interpreter, and chunked runs against whole ones."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lstm_hw
-from lstm_hw.sim.simulator import PARALLEL_MIN_WORK
+from lstm_hw.sim.simulator import AUTO_CACHED_WORK, AUTO_COMPILE_WORK_FEW, PARALLEL_MIN_WORK
 from lstm_hw.tasks import memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +106,23 @@ def test_threads_share_a_module_compiled_on_first_use(tmp_path):
     b = lstm_hw.Simulator(circuit, "compiled", threads=1).run(x, record="all", strict=False)
     np.testing.assert_array_equal(a.data, b.data)
     assert a.overflow == b.overflow
+
+
+def test_auto_uses_a_module_numba_compiled_before(tmp_path, monkeypatch):
+    """'auto' weighs a compile against the interpreter's run; once numba has the generated
+    module's machine code cached (by another process here), a run the interpreter would take
+    a while over uses it, and a tiny run stays on the interpreter (a load costs more)."""
+    monkeypatch.setenv("LSTM_HW_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(int.from_bytes(tmp_path.name.encode()[-4:], "little"))
+    path = tmp_path / "own.yaml"
+    path.write_text(_wide_dot_netlist(rng))   # weights of its own: a module of its own
+    sim = lstm_hw.Simulator(lstm_hw.load(path))
+    middling = AUTO_CACHED_WORK // sim.program.work + 1   # stream-cycles, one stream
+    assert middling * sim.program.work < AUTO_COMPILE_WORK_FEW
+    assert sim._pick_engine(middling, 1) == "interpreter"
+    subprocess.run([sys.executable, "-c", "import sys, numpy, lstm_hw; lstm_hw.Simulator("
+                    "lstm_hw.load(sys.argv[1]), 'compiled').run(numpy.zeros((1, 2, 4)))",
+                    str(path)], check=True, env=dict(os.environ), capture_output=True)
+    fresh = lstm_hw.Simulator(lstm_hw.load(path))
+    assert fresh._pick_engine(middling, 1) == "compiled"
+    assert fresh._pick_engine(1, 1) == "interpreter"

@@ -23,6 +23,8 @@ import threading
 import types
 from pathlib import Path
 
+import numba
+
 from ..compile.schedule import (COMPILED_ARGS, OP_ADD, OP_CLIP, OP_COPY, OP_DOT, OP_DOT_ACC,
                                 OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MAX, OP_MIN, OP_MUL, OP_MUX,
                                 OP_PWL, OP_TABLE, Program)
@@ -500,13 +502,30 @@ def _arithmetic_version() -> str:
     return hashlib.sha256(text).hexdigest()[:16]
 
 
+def _module_name(source: str) -> str:
+    return f"lstm_hw_gen_{hashlib.sha256(source.encode()).hexdigest()[:24]}"
+
+
+def is_compiled(source: str, function: str) -> bool:
+    """Whether numba has the machine code of the generated module's ``function`` (run: many
+    streams; run_one: one) cached on disk, next to the module or in the NUMBA_CACHE_DIR mirror
+    of its folder: then using it costs a load, not a compile."""
+    name = _module_name(source)
+    folder = cache_dir().resolve()
+    if not (folder / f"{name}.py").is_file():
+        return False
+    places = [folder / "__pycache__"]
+    if numba.config.CACHE_DIR:
+        places.append(Path(numba.config.CACHE_DIR) / str(folder).lstrip(os.sep))
+    return any(any(p.glob(f"{name}.{function}-*.nbi")) for p in places if p.is_dir())
+
+
 def load_module(source: str):
     """Import the generated source from a file named by its hash (written once, atomically).
 
     Thread-safe: the threads a run is split over may ask for the module at once, and none may
     see it half imported."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
-    name = f"lstm_hw_gen_{digest}"
+    name = _module_name(source)
     with _LOAD_LOCK:
         if name in sys.modules:
             return sys.modules[name]

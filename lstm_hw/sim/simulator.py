@@ -17,7 +17,7 @@ import numpy as np
 
 from ..compile.circuit import Circuit
 from ..compile.pipeline import Compiled, compile_circuit
-from ..compile.schedule import Program
+from ..compile.schedule import OP_DOT_ACC, Program
 from ..compile.timing import Timing
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
@@ -30,6 +30,7 @@ from .kernel import RARE_OPS, run_program
 ENGINES = ("auto", "interpreter", "compiled")
 AUTO_COMPILE_WORK_FEW = 10 ** 9   # stream-cycles x Program.work from which 'auto' compiles...
 AUTO_COMPILE_WORK = 10 ** 11      # ... with fewer than 64 streams, and with more
+AUTO_CACHED_WORK = 10 ** 7        # ... and, compiled already (numba's cache), from here on
 PARALLEL_MIN_STREAMS = 32         # streams per thread, at least, before splitting them
 PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x Program.work: below, one thread is quicker
 PARALLEL_MIN_COMPILED_WORK = 1000  # Program.work below which the compiled engine is not split
@@ -105,6 +106,7 @@ class Simulator:
         self.engine = engine
         self.threads = threads or os.cpu_count() or 1
         self._compiled = None
+        self._source: str | None = None
         self._prepared: set[tuple[str, bool]] = set()   # (engine, one stream) compiled
         self._cache_unusable = False
         compiled = circuit if isinstance(circuit, Compiled) else compile_circuit(circuit)
@@ -167,11 +169,18 @@ class Simulator:
     def initial_state(self, n_streams: int) -> np.ndarray:
         return np.repeat(self.program.initial[:, None], n_streams, axis=1)
 
+    def source(self) -> str:
+        """The compiled backend's source for this program (generated once)."""
+        if self._source is None:
+            from .codegen import generate_source
+            self._source = generate_source(self.program)
+        return self._source
+
     def compiled(self):
         """The compiled backend's module for this program (generated and cached on first use)."""
         if self._compiled is None:
-            from .codegen import generate_source, load_module
-            self._compiled = load_module(generate_source(self.program))
+            from .codegen import load_module
+            self._compiled = load_module(self.source())
         return self._compiled
 
     def _compiled_usable(self) -> bool:
@@ -195,9 +204,18 @@ class Simulator:
         # it pays where the interpreter would take longer, sooner with few streams, where the
         # interpreter's per-cell dispatch dominates (it runs at 0.05-0.1x of the compiled code,
         # and at 0.3-0.9x with many streams).
+        # Compiled already (numba's cache on disk), it costs a load: it pays from a much
+        # smaller run. Products cast one by one (a dot's accum) slow the interpreter down
+        # like few streams do.
         work = stream_cycles * self.program.work
-        return "compiled" if work >= (AUTO_COMPILE_WORK_FEW if n_streams < 64
-                                      else AUTO_COMPILE_WORK) else "interpreter"
+        if work < AUTO_CACHED_WORK:
+            return "interpreter"
+        from .codegen import is_compiled
+        if is_compiled(self.source(), "run_one" if n_streams == 1 else "run"):
+            return "compiled"
+        few = n_streams < 64 or bool((self.program.op == OP_DOT_ACC).any())
+        return "compiled" if work >= (AUTO_COMPILE_WORK_FEW if few else AUTO_COMPILE_WORK) \
+            else "interpreter"
 
     def _kernel(self, vals: np.ndarray, cycle_inputs: np.ndarray, record: np.ndarray):
         """_run_kernel, rebuilding a corrupted numba cache on the way (sim/cache.py)."""
