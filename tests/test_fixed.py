@@ -693,22 +693,34 @@ def _operations_netlist(operations) -> str:
             "\noutputs: [cast0]\nblocks:\n" + "\n".join(blocks) + "\n")
 
 
-# The interpreter only: the compiled engine's numba compile of this netlist (one quantiser per
-# format and shift, about 400) takes many minutes. It is held to the interpreter and the oracle
-# on wide formats by test_widths.py and test_engines.py.
-@pytest.mark.parametrize("engine", ["interpreter"])
+NATIVE_SAMPLE = 12   # operations whose netlist the compiled engine's test has numba compile
+
+
+# Every operation through the interpreter, and through the compiled engine's generated code run
+# as plain Python (numba's compile of a netlist of all ~1,200 blocks takes many minutes); the
+# compiled engine proper, numba-compiled, on a netlist of a sample of the operations.
+@pytest.mark.parametrize("engine", ["interpreter", "compiled-python", "compiled"])
 def test_engines_against_xilinx_headers(xilinx, engine, tmp_path):
     """The same operations, as blocks of one netlist, through the engine: the headers' bits."""
     import lstm_hw
+    from lstm_hw.sim import codegen
+    operations, results = xilinx.operations, xilinx.results
+    if engine == "compiled":
+        picked = np.random.default_rng(7).choice(len(operations), NATIVE_SAMPLE, replace=False)
+        operations = [operations[k] for k in sorted(picked)]
+        results = [results[k] for k in sorted(picked)]
     path = tmp_path / "crosscheck.yaml"
-    path.write_text(_operations_netlist(xilinx.operations))
+    path.write_text(_operations_netlist(operations))
     circuit = lstm_hw.load(path)   # every block in int64 by its value bounds: none refused
     n_pairs = PAIRS_PER_OPERATION
-    raw = np.array([[v for *_, pairs in xilinx.operations for v in pairs[i]]
+    raw = np.array([[v for *_, pairs in operations for v in pairs[i]]
                     for i in range(n_pairs)], dtype=np.int64)
-    trace = lstm_hw.Simulator(circuit, engine).run(raw[None], raw_inputs=True, record="all")
+    sim = lstm_hw.Simulator(circuit, "compiled" if engine.startswith("compiled") else engine)
+    if engine == "compiled-python":
+        sim._compiled = codegen.load_python(codegen.generate_source(sim.program))
+    trace = sim.run(raw[None], raw_inputs=True, record="all")
     wrong, compared = [], 0
-    for k, ((a, b, t, pairs), rows) in enumerate(zip(xilinx.operations, xilinx.results)):
+    for k, ((a, b, t, pairs), rows) in enumerate(zip(operations, results)):
         for j, op in enumerate(OPS):
             if f"{op}{k}" not in circuit.by_name:
                 continue
@@ -719,4 +731,4 @@ def test_engines_against_xilinx_headers(xilinx, engine, tmp_path):
                     wrong.append(f"{t} <- {op}({a} {ra}, {b} {rb}): header {row[j]}, "
                                  f"{engine} {ours}")
     assert not wrong, f"{len(wrong)} mismatches:\n" + "\n".join(wrong[:20])
-    assert compared >= len(xilinx.operations) * n_pairs * 2   # casts, and most of the rest
+    assert compared >= len(operations) * n_pairs * 2   # casts, and most of the rest
