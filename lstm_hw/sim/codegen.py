@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import numba
@@ -62,7 +63,6 @@ class _Writer:
     def __init__(self):
         self.lines: list[str] = []
         self.depth = 0
-        self.step = 0    # the step whose overflow counter _count adds to
         self.one_stream = False
         self.locals: set[int] = set()   # slots with a local in run_one
         self.e_zero = False             # inside elements(1) of run_one: e is 0
@@ -196,7 +196,7 @@ def _function(w: _Writer, p: Program, name: str) -> None:
                     w.store(int(slot), 0, f"inputs[t, {k}, s]")
             for i in range(p.n_comb):
                 w(f"# step {i}")
-                _step(w, p, i, one_slot)
+                _write_step(w, p, i, one_slot)
             with w.block("for k in range(record.shape[0]):"):
                 with w.block(STREAM_LOOP):
                     w("trace[t, k, s] = vals[record[k], s]")
@@ -225,150 +225,242 @@ def _uses_xbuf(p: Program, i: int) -> bool:
         p.op[i] == OP_DOT and p.size[i] * (p.arg1[i] - p.arg0[i]) > UNROLL_PRODUCTS)
 
 
-def _count(w: _Writer, valid_slot: int, one_slot: int, flag: str = "f") -> None:
-    if valid_slot == one_slot:
-        w(f"ovf{w.step} += {flag}")
-    else:
-        w(f"ovf{w.step} += {flag} * ({w.ref(int(valid_slot))} != 0)")
+@dataclass(frozen=True)
+class _Step:
+    """Step i of the program as the code written for it sees it: its output's first slot and
+    size, its arguments a0..a1, its constants at par, its format codes and shift (as text),
+    and the slot of its valid bit."""
+    w: _Writer
+    p: Program
+    i: int
+    one_slot: int
 
+    @property
+    def op(self) -> int:
+        return int(self.p.op[self.i])
 
-def _step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
-    o = int(p.op[i])
-    base, m, a0, a1, par = (int(v) for v in (p.out[i], p.size[i], p.arg0[i], p.arg1[i], p.par[i]))
-    # the step's element and input counts, as run-time values (see _Writer.elements)
-    elements = functools.partial(w.elements, m, f"size[{i}]")
-    n_in = f"arg1[{i}] - arg0[{i}]"
-    codes = ", ".join(_i(c) for c in p.q[i])
-    sh = _i(p.shift[i])
-    vs = int(p.valid[i])
-    w.step = i
-    if o == OP_DOT and m * (a1 - a0) <= UNROLL_PRODUCTS:
-        _small_dot(w, p, i, base, m, a0, a1, par, sh, codes, vs, one_slot)
-    elif o in (OP_DOT, OP_DOT_ACC):
-        n = a1 - a0
-        xb = "xbuf[j]" if w.one_stream else "xbuf[j, s]"
-        _copy_inputs(w, p, i)
-        if o == OP_DOT and w.one_stream:
-            with elements():
-                w(f"sm = ints[{par + m * n} + e]")
-                with w.block(f"for j in range({n_in}):"):
-                    w(f"sm += weights{i}[e, j] * {xb}")
-                _finish(w, base, sh, codes, vs, one_slot, "sm", "e")
-        elif o == OP_DOT:
-            # ROW_GROUP rows at a time, each input read once for all of them: the inputs of
-            # many streams come from the cache, not registers, and that traffic is what bounds
-            # the loop (1.5x faster at 1,024 streams)
-            grouped = m - m % ROW_GROUP
-            if grouped:
-                with w.block(f"for e0 in range(0, size[{i}] - size[{i}] % {ROW_GROUP}, "
-                             f"{ROW_GROUP}):"):
-                    with w.block(STREAM_LOOP):
-                        for k in range(ROW_GROUP):
-                            w(f"acc{k}[s] = ints[{par + m * n} + e0 + {k}]")
-                    with w.block(f"for j in range({n_in}):"):
-                        for k in range(ROW_GROUP):
-                            w(f"w{k} = weights{i}[e0 + {k}, j]")
-                        with w.block(STREAM_LOOP):
-                            w("x = xbuf[j, s]")
-                            for k in range(ROW_GROUP):
-                                w(f"acc{k}[s] += w{k} * x")
-                    for k in range(ROW_GROUP):
-                        w(f"e = e0 + {k}")
-                        _finish(w, base, sh, codes, vs, one_slot, f"acc{k}[s]", "e")
-            if grouped < m:
-                with w.block(f"for e in range(size[{i}] - size[{i}] % {ROW_GROUP}, size[{i}]):"):
-                    with w.block(STREAM_LOOP):
-                        w(f"acc[s] = ints[{par + m * n} + e]")
-                    with w.block(f"for j in range({n_in}):"):
-                        w(f"wt = weights{i}[e, j]")
-                        with w.block("if wt != 0:"):
-                            with w.block(STREAM_LOOP):
-                                w("acc[s] += wt * xbuf[j, s]")
-                    _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
+    @property
+    def base(self) -> int:
+        return int(self.p.out[self.i])
+
+    @property
+    def m(self) -> int:
+        return int(self.p.size[self.i])
+
+    @property
+    def a0(self) -> int:
+        return int(self.p.arg0[self.i])
+
+    @property
+    def a1(self) -> int:
+        return int(self.p.arg1[self.i])
+
+    @property
+    def par(self) -> int:
+        return int(self.p.par[self.i])
+
+    @property
+    def codes(self) -> str:
+        return ", ".join(_i(c) for c in self.p.q[self.i])
+
+    @property
+    def n_in(self) -> str:
+        """The step's input count as a run-time value (see _Writer.elements)."""
+        return f"arg1[{self.i}] - arg0[{self.i}]"
+
+    def elements(self):
+        """A loop over the step's elements (see _Writer.elements)."""
+        return self.w.elements(self.m, f"size[{self.i}]")
+
+    def ref(self, k: int) -> str:
+        """Argument k's value: its slot, one element each ("e") or one for all."""
+        return self.w.ref(*_operand(self.p, k))
+
+    def aligned(self, k: int) -> str:
+        return f"{self.ref(k)} << {_i(self.p.arg_shift[k])}"
+
+    def count(self, flag: str = "f") -> None:
+        """Add flag (a value overflowed) to the step's count, when its data is valid."""
+        vs = int(self.p.valid[self.i])
+        if vs == self.one_slot:
+            self.w(f"ovf{self.i} += {flag}")
         else:
-            acodes = ", ".join(_i(c) for c in p.aux[i, :5])
-            with elements():
-                w(f"row = {par} + e * {n}")
+            self.w(f"ovf{self.i} += {flag} * ({self.w.ref(vs)} != 0)")
+
+    def finish_scalar(self, expr: str, e) -> None:
+        """The exact value expr, quantised into the step's format and stored as element e."""
+        self.w(f"r, f = {self.w.quantiser(_i(self.p.shift[self.i]), self.codes)}({expr})")
+        self.w.store(self.base, e, "r")
+        self.count()
+
+    def finish(self, expr: str, e) -> None:
+        with self.w.block(STREAM_LOOP):
+            self.finish_scalar(expr, e)
+
+
+def _write_step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
+    st = _Step(w, p, i, one_slot)
+    write = STEP_WRITERS.get(st.op)
+    if write is None:
+        raise InternalError(f"no code for opcode {st.op} (a bug in lstm_hw, please report it)")
+    write(st)
+
+
+def _dot(st: _Step) -> None:
+    w, p, i, m, par = st.w, st.p, st.i, st.m, st.par
+    n = st.a1 - st.a0
+    if st.op == OP_DOT and m * n <= UNROLL_PRODUCTS:
+        _small_dot(st)
+        return
+    xb = "xbuf[j]" if w.one_stream else "xbuf[j, s]"
+    _copy_inputs(w, p, i)
+    if st.op == OP_DOT and w.one_stream:
+        with st.elements():
+            w(f"sm = ints[{par + m * n} + e]")
+            with w.block(f"for j in range({st.n_in}):"):
+                w(f"sm += weights{i}[e, j] * {xb}")
+            st.finish("sm", "e")
+    elif st.op == OP_DOT:
+        # ROW_GROUP rows at a time, each input read once for all of them: the inputs of
+        # many streams come from the cache, not registers, and that traffic is what bounds
+        # the loop (1.5x faster at 1,024 streams)
+        grouped = m - m % ROW_GROUP
+        if grouped:
+            with w.block(f"for e0 in range(0, size[{i}] - size[{i}] % {ROW_GROUP}, "
+                         f"{ROW_GROUP}):"):
+                with w.block(STREAM_LOOP):
+                    for k in range(ROW_GROUP):
+                        w(f"acc{k}[s] = ints[{par + m * n} + e0 + {k}]")
+                with w.block(f"for j in range({st.n_in}):"):
+                    for k in range(ROW_GROUP):
+                        w(f"w{k} = weights{i}[e0 + {k}, j]")
+                    with w.block(STREAM_LOOP):
+                        w("x = xbuf[j, s]")
+                        for k in range(ROW_GROUP):
+                            w(f"acc{k}[s] += w{k} * x")
+                for k in range(ROW_GROUP):
+                    w(f"e = e0 + {k}")
+                    st.finish(f"acc{k}[s]", "e")
+        if grouped < m:
+            with w.block(f"for e in range(size[{i}] - size[{i}] % {ROW_GROUP}, size[{i}]):"):
                 with w.block(STREAM_LOOP):
                     w(f"acc[s] = ints[{par + m * n} + e]")
-                with w.block(f"for j in range({n_in}):"):
-                    w("wt = ints[row + j]")
-                    w(f"ps = arg_shift[{a0} + j]")
-                    with w.block(STREAM_LOOP):
-                        w(f"total, f = accumulate(acc[s], {xb}, wt, ps, {acodes})")
-                        w("acc[s] = total")
-                        _count(w, vs, one_slot)
-                _finish(w, base, sh, codes, vs, one_slot, "acc[s]", "e")
-    elif o == OP_ADD:
-        with elements():
+                with w.block(f"for j in range({st.n_in}):"):
+                    w(f"wt = weights{i}[e, j]")
+                    with w.block("if wt != 0:"):
+                        with w.block(STREAM_LOOP):
+                            w("acc[s] += wt * xbuf[j, s]")
+                st.finish("acc[s]", "e")
+    else:   # OP_DOT_ACC: each product, and each partial sum, cast into accum
+        acodes = ", ".join(_i(c) for c in p.aux[i, :5])
+        with st.elements():
+            w(f"row = {par} + e * {n}")
             with w.block(STREAM_LOOP):
-                terms = [f"{'-' if p.arg_sign[k] < 0 else '+'} ({w.ref(*_operand(p, k))} << "
-                         f"{_i(p.arg_shift[k])})" for k in range(a0, a1)]
-                w("v = 0 " + " ".join(terms))
-                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
-    elif o == OP_MUL:
-        with elements():
-            with w.block(STREAM_LOOP):
-                w("v = " + " * ".join(w.ref(*_operand(p, k)) for k in range(a0, a1)))
-                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
-    elif o == OP_TABLE:
-        ta, tb, tc, trunc, tsize = (int(v) for v in p.aux[i, :5])
-        src = _operand(p, a0)
-        with elements():
-            with w.block(STREAM_LOOP):
-                w(f"idx = table_index({w.ref(*src)}, {ta}, {tb}, {tc}, {trunc}, {tsize})")
-                w.store(base, "e", f"ints[{par} + idx]")
-    elif o == OP_PWL:
-        nk, x_shift, c_shift = (int(v) for v in p.aux[i, :3])
-        src = _operand(p, a0)
-        with elements():
-            with w.block(STREAM_LOOP):
-                w(f"v = pwl_exact({w.ref(*src)}, ints, {par}, {nk}, {x_shift}, {c_shift})")
-                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
-    elif o in (OP_EXACT_SIGMOID, OP_EXACT_TANH):
-        in_frac, out_frac = (int(v) for v in p.aux[i, :2])
-        src = _operand(p, a0)
-        with elements():
-            with w.block(STREAM_LOOP):
-                w(f"y = exact_activation({w.ref(*src)}, {in_frac}, {o == OP_EXACT_TANH})")
-                w(f"r, f = quantise_float(y, {out_frac}, {codes})")
-                w.store(base, "e", "r")
-                _count(w, vs, one_slot)
-    elif o == OP_COPY:
+                w(f"acc[s] = ints[{par + m * n} + e]")
+            with w.block(f"for j in range({st.n_in}):"):
+                w("wt = ints[row + j]")
+                w(f"ps = arg_shift[{st.a0} + j]")
+                with w.block(STREAM_LOOP):
+                    w(f"total, f = accumulate(acc[s], {xb}, wt, ps, {acodes})")
+                    w("acc[s] = total")
+                    st.count()
+            st.finish("acc[s]", "e")
+
+
+def _small_dot(st: _Step) -> None:
+    """A small exact dot, as one would write it by hand: one sum per output, no loops."""
+    w, p, m, par, a0 = st.w, st.p, st.m, st.par, st.a0
+    n = st.a1 - a0
+    with w.block(STREAM_LOOP):
         for e in range(m):
-            k = a0 + e
-            with w.block(STREAM_LOOP):
-                quantise = w.quantiser(p.arg_shift[k], codes)
-                w(f"r, f = {quantise}({w.ref(int(p.arg_slot[k]))})")
-                w.store(base, e, "r")
-                _count(w, vs, one_slot)
-    elif o == OP_MUX:
-        sel_slot, sel_step, sel_frac = (int(v) for v in p.aux[i, :3])
-        n_in = a1 - a0
-        with elements():
-            with w.block(STREAM_LOOP):
-                w(f"sv = vals[{sel_slot} + e * {sel_step}, s]")
-                w(f"k = mux_index(sv, {sel_frac}, {n_in})")
-                w(f"src = arg_slot[{a0} + k] + e * arg_step[{a0} + k]")
-                w(f"r, f = requantise_call(vals[src, s], arg_shift[{a0} + k], {codes})")
-                w.store(base, "e", "r")
-                _count(w, vs, one_slot)
-    elif o in (OP_MIN, OP_MAX):
-        with elements():
-            with w.block(STREAM_LOOP):
-                w(f"v = {w.ref(*_operand(p, a0))} << {_i(p.arg_shift[a0])}")
-                for k in range(a0 + 1, a1):
-                    w(f"v = extreme(v, {w.ref(*_operand(p, k))} << {_i(p.arg_shift[k])}, "
-                      f"{o == OP_MAX})")
-                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
-    elif o == OP_CLIP:
-        with elements():
-            with w.block(STREAM_LOOP):
-                w(f"v = clamp({w.ref(*_operand(p, a0))} << {_i(p.arg_shift[a0])}, "
-                  f"ints[{par} + e], ints[{par + m} + e])")
-                _finish_scalar(w, base, sh, codes, vs, one_slot, "v", "e")
-    else:
-        raise InternalError(f"no code for opcode {o} (a bug in lstm_hw, please report it)")
+            terms = [_i(p.ints[par + m * n + e])]
+            for j in range(n):
+                wt = int(p.ints[par + e * n + j])
+                if wt:
+                    terms.append(f"{wt} * ({w.ref(int(p.arg_slot[a0 + j]))} << "
+                                 f"{_i(p.arg_shift[a0 + j])})")
+            w(f"v = {' + '.join(terms)}")
+            st.finish_scalar("v", e)
+
+
+def _add(st: _Step) -> None:
+    with st.elements(), st.w.block(STREAM_LOOP):
+        terms = [f"{'-' if st.p.arg_sign[k] < 0 else '+'} ({st.aligned(k)})"
+                 for k in range(st.a0, st.a1)]
+        st.w("v = 0 " + " ".join(terms))
+        st.finish_scalar("v", "e")
+
+
+def _mul(st: _Step) -> None:
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w("v = " + " * ".join(st.ref(k) for k in range(st.a0, st.a1)))
+        st.finish_scalar("v", "e")
+
+
+def _table(st: _Step) -> None:
+    ta, tb, tc, trunc, tsize = (int(v) for v in st.p.aux[st.i, :5])
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w(f"idx = table_index({st.ref(st.a0)}, {ta}, {tb}, {tc}, {trunc}, {tsize})")
+        st.w.store(st.base, "e", f"ints[{st.par} + idx]")
+
+
+def _pwl(st: _Step) -> None:
+    nk, x_shift, c_shift = (int(v) for v in st.p.aux[st.i, :3])
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w(f"v = pwl_exact({st.ref(st.a0)}, ints, {st.par}, {nk}, {x_shift}, {c_shift})")
+        st.finish_scalar("v", "e")
+
+
+def _exact(st: _Step) -> None:
+    in_frac, out_frac = (int(v) for v in st.p.aux[st.i, :2])
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w(f"y = exact_activation({st.ref(st.a0)}, {in_frac}, {st.op == OP_EXACT_TANH})")
+        st.w(f"r, f = quantise_float(y, {out_frac}, {st.codes})")
+        st.w.store(st.base, "e", "r")
+        st.count()
+
+
+def _copy(st: _Step) -> None:
+    w, p = st.w, st.p
+    for e in range(st.m):
+        k = st.a0 + e
+        with w.block(STREAM_LOOP):
+            quantise = w.quantiser(p.arg_shift[k], st.codes)
+            w(f"r, f = {quantise}({w.ref(int(p.arg_slot[k]))})")
+            w.store(st.base, e, "r")
+            st.count()
+
+
+def _mux(st: _Step) -> None:
+    sel_slot, sel_step, sel_frac = (int(v) for v in st.p.aux[st.i, :3])
+    a0 = st.a0
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w(f"sv = vals[{sel_slot} + e * {sel_step}, s]")
+        st.w(f"k = mux_index(sv, {sel_frac}, {st.a1 - a0})")
+        st.w(f"src = arg_slot[{a0} + k] + e * arg_step[{a0} + k]")
+        st.w(f"r, f = requantise_call(vals[src, s], arg_shift[{a0} + k], {st.codes})")
+        st.w.store(st.base, "e", "r")
+        st.count()
+
+
+def _extreme(st: _Step) -> None:
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w(f"v = {st.aligned(st.a0)}")
+        for k in range(st.a0 + 1, st.a1):
+            st.w(f"v = extreme(v, {st.aligned(k)}, {st.op == OP_MAX})")
+        st.finish_scalar("v", "e")
+
+
+def _clip(st: _Step) -> None:
+    with st.elements(), st.w.block(STREAM_LOOP):
+        st.w(f"v = clamp({st.aligned(st.a0)}, ints[{st.par} + e], ints[{st.par + st.m} + e])")
+        st.finish_scalar("v", "e")
+
+
+# the code written for each opcode (an opcode without an entry is an InternalError)
+STEP_WRITERS = {OP_DOT: _dot, OP_DOT_ACC: _dot, OP_ADD: _add, OP_MUL: _mul, OP_TABLE: _table,
+                OP_PWL: _pwl, OP_EXACT_SIGMOID: _exact, OP_EXACT_TANH: _exact, OP_COPY: _copy,
+                OP_MUX: _mux, OP_MIN: _extreme, OP_MAX: _extreme, OP_CLIP: _clip}
 
 
 def _dot_inputs(p: Program, i: int) -> list[tuple[int, int]]:
@@ -406,36 +498,10 @@ def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
             w(f"{xb.format(first)} = vals[{slot} + j, s] << {shift}")
 
 
-def _small_dot(w, p, i, base, m, a0, a1, par, sh, codes, vs, one_slot) -> None:
-    """A small exact dot, as one would write it by hand: one sum per output, no loops."""
-    n = a1 - a0
-    with w.block(STREAM_LOOP):
-        for e in range(m):
-            terms = [_i(p.ints[par + m * n + e])]
-            for j in range(n):
-                wt = int(p.ints[par + e * n + j])
-                if wt:
-                    terms.append(f"{wt} * ({w.ref(int(p.arg_slot[a0 + j]))} << "
-                                 f"{_i(p.arg_shift[a0 + j])})")
-            w(f"v = {' + '.join(terms)}")
-            _finish_scalar(w, base, sh, codes, vs, one_slot, "v", e)
-
-
 def _operand(p: Program, k: int) -> tuple[int, int | str]:
     """Argument k's slot, and its offset: "e" (one element each) or 0 (one for all)."""
     slot, step = int(p.arg_slot[k]), int(p.arg_step[k])
     return slot, ("e" if step else 0)
-
-
-def _finish(w, base, sh, codes, vs, one_slot, expr, e) -> None:
-    with w.block(STREAM_LOOP):
-        _finish_scalar(w, base, sh, codes, vs, one_slot, expr, e)
-
-
-def _finish_scalar(w, base, sh, codes, vs, one_slot, expr, e) -> None:
-    w(f"r, f = {w.quantiser(sh, codes)}({expr})")
-    w.store(base, e, "r")
-    _count(w, vs, one_slot)
 
 
 def _latch(w: _Writer, p: Program, n_steps: int) -> None:
