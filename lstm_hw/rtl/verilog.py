@@ -6,7 +6,8 @@ after the netlist, with the interface of DESIGN.md 8: ``clk``, ``rst`` (synchron
 every register takes its init), ``in_valid``, one port per input and output element holding the
 raw bits of its format (``x_0``.. for vectors, ``_`` for hierarchy dots; an output that is also
 an input is ``NAME_out``), and ``NAME_valid`` per output. Inside, every signal element is a wire
-or register named after the netlist's signal (``l1.c`` element 3 is ``l1_c_3``).
+or register named after the netlist's signal (``l1.c`` element 3 is ``l1_c_3``; ``names.py``,
+which ``run --vcd`` shares). Each op is written by its entry in ``CELL_WRITERS``.
 
 Arithmetic is integer arithmetic on plain vectors read as two's complement: each operand is
 widened by explicit sign extension to a width computed here from the exact range of the values it
@@ -22,40 +23,19 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..compile.cells import LIBM_ACTIVATIONS
 from ..compile.checks import work_frac
 from ..compile.circuit import Cell, Circuit
-from ..diagnostics import Diagnostics, SourceLoc
+from ..diagnostics import Diagnostics, InternalError, SourceLoc
 from ..fixed import FixedFormat, requantise
+from .names import IDENT, KEYWORDS, HardwareNames, elem_name, hardware_names
 from .quantise import lit, quantiser, sext
 
 EXACT_ROM_MAX_BITS = 16     # an `exact` activation becomes a ROM over every input value
-KEYWORDS = frozenset("""
-alias always always_comb always_ff always_latch and assert assign assume automatic before begin
-bind bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class
-clocking cmos config const constraint context continue cover covergroup coverpoint cross deassign
-default defparam design disable dist do edge else end endcase endchecker endclass endclocking
-endconfig endfunction endgenerate endgroup endinterface endmodule endpackage endprimitive
-endprogram endproperty endspecify endsequence endtable endtask enum event eventually expect
-export extends extern final first_match for force foreach forever fork forkjoin function generate
-genvar global highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import
-incdir include initial inout input inside instance int integer interconnect interface intersect
-join join_any join_none large let liblist library local localparam logic longint macromodule
-matches medium modport module nand negedge nettype new nexttime nmos nor noshowcancelled not
-notif0 notif1 null or output package packed parameter pmos posedge primitive priority program
-property protected pull0 pull1 pulldown pullup pulsestyle_ondetect pulsestyle_onevent pure rand
-randc randcase randsequence rcmos real realtime ref reg reject_on release repeat restrict return
-rnmos rpmos rtran rtranif0 rtranif1 s_always s_eventually s_nexttime s_until s_until_with
-scalared sequence shortint shortreal showcancelled signed small soft solve specify specparam
-static string strong strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on
-table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1
-triand trior trireg type typedef union unique unique0 unsigned until until_with untyped use uwire
-var vectored virtual void wait wait_order wand weak weak0 weak1 while wildcard wire with within
-wor xnor xor""".split())
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def swidth(lo: int, hi: int) -> int:
@@ -115,22 +95,6 @@ class VerilogModule:
     valids: list[str]                                # one per output signal
 
 
-class Namer:
-    """Verilog identifiers for the netlist's names: dots become ``_``, elements ``_k``; a name
-    taken already (or a keyword) gets a ``_N`` suffix. Ports are named first."""
-
-    def __init__(self):
-        self.used: set[str] = set()
-
-    def take(self, base: str) -> str:
-        name, k = base, 1
-        while name in self.used or name in KEYWORDS:
-            name = f"{base}_{k}"
-            k += 1
-        self.used.add(name)
-        return name
-
-
 def function(name: str, out_width: int, inputs: list[tuple[str, int]],
              regs: list[tuple[str, int]], body: list[str], comment: str) -> str:
     """A Verilog function: its input and locals with their widths, then its statements."""
@@ -160,11 +124,6 @@ def resize(name: str, width: int, to: int) -> str:
     return sext(name, width, to) if to >= width else f"{name}[{to - 1}:0]"
 
 
-def elem_name(cell: Cell, e: int) -> str:
-    base = cell.name.replace(".", "_")
-    return base if cell.size == 1 else f"{base}_{e}"
-
-
 def chain(select: str, sel_width: int, values: list[str]) -> str:
     """values[select] for select in 0..len-1 (the last for anything above), as choices."""
     expr = values[-1]
@@ -181,14 +140,14 @@ WRITTEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?\s*<=")
 class Emitter:
     """Writes one hardware circuit as a module (``emit``); collects the export errors."""
 
-    def __init__(self, hw: Circuit, top: str, valid_input: int | None,
-                 output_delay: list[int]):
+    def __init__(self, hw: Circuit, top: str, names: HardwareNames, output_delay: list[int]):
         self.hw = hw
         self.cells = hw.cells
         self.top = top
-        self.valid_input = valid_input       # the hardware's valid input cell (timed circuits)
+        self.names = names
+        self.valid_input = names.valid_input   # the hardware's valid input cell (timed circuits)
         self.output_delay = output_delay     # per output: cycles from in_valid to its valid
-        self.namer = Namer()
+        self.namer = self.names.namer        # internal wires are named after every signal
         self.decls: list[str] = []           # registers, declared before any wire reads them
         self.body: list[str] = []            # wires in operand order, and assigns
         self.seq: list[str] = []             # always blocks
@@ -219,7 +178,7 @@ class Emitter:
             self.body.append(f"assign {port} = {expr};")
             name = port
         else:
-            name = self.namer.take(elem_name(cell, e))
+            name = self.names.signals[(cell.id, e)]
             self.body.append(f"wire [{f.width - 1}:0] {name} = {expr};")
         self.elems.setdefault(cell.id, []).append(fmt_val(name, f))
 
@@ -231,7 +190,8 @@ class Emitter:
             name = port
             self.port_decls.append(f"output reg [{f.width - 1}:0] {port}")
         else:
-            name = self.state(elem_name(cell, e), f.width)
+            name = self.names.signals[(cell.id, e)]
+            self.decls.append(f"reg [{f.width - 1}:0] {name};")
         self.elems.setdefault(cell.id, []).append(fmt_val(name, f))
 
     def state(self, base: str, width: int) -> str:
@@ -288,54 +248,46 @@ class Emitter:
     # -- the module ----------------------------------------------------------------------------
     def emit(self) -> VerilogModule:
         hw, cells = self.hw, self.cells
-        self.namer.used.update(("clk", "rst", "in_valid"))
-        inputs, outputs, valids = [], [], []
+        names = self.names
+        for c, port in names.clashes:
+            self.diag.error(c.loc, f"signal '{c.name}': its Verilog port '{port}' is a keyword "
+                            f"or another port's name: rename the signal")
+        inputs, outputs = [], []
         for cid in hw.inputs:
             c = cells[cid]
+            vals = [fmt_val(names.signals[(cid, e)], c.fmt) for e in range(c.size)]
             if cid == self.valid_input:
-                self.elems[cid] = [Val("in_valid", 1, False, 0, 1)]
-                continue
-            vals = []
-            for e in range(c.size):
-                name = self._port(elem_name(c, e), c)
-                inputs.append((name, c.fmt))
-                self.port_decls.append(f"input wire [{c.fmt.width - 1}:0] {name}")
-                vals.append(fmt_val(name, c.fmt))
+                vals = [Val("in_valid", 1, False, 0, 1)]
+            else:
+                inputs += [(v.name, c.fmt) for v in vals]
+                self.port_decls += [f"input wire [{c.fmt.width - 1}:0] {v.name}" for v in vals]
             self.elems[cid] = vals
+        ports = iter(names.outputs)
         for cid in hw.outputs:
             c = cells[cid]
             for e in range(c.size):
-                base = elem_name(c, e)
-                name = self._port(base + "_out" if c.op == "input" else base, c)
+                name = next(ports)
                 outputs.append((name, c.fmt))
-                if c.op == "input":   # an input that is also an output
+                if cid in hw.inputs:   # an input that is also an output
                     self.port_decls.append(f"output wire [{c.fmt.width - 1}:0] {name}")
-                    self.body.append(f"assign {name} = {base};")
+                    self.body.append(f"assign {name} = {names.signals[(cid, e)]};")
                 else:
                     self.port_of[(cid, e)] = name
-            valids.append(self._port(c.name.replace(".", "_") + "_valid", c))
+        for cid in hw.consts:
+            c = cells[cid]
+            for e in range(c.size):
+                self.define(c, e, lit(int(c.params["raw"][e]), c.fmt.width))
         for c in cells:
-            if c.op == "const":
-                for e in range(c.size):
-                    self.define(c, e, lit(int(c.params["raw"][e]), c.fmt.width))
-            elif c.op == "reg" or c.fold_cycles:
+            if c.is_reg or c.fold_cycles:
                 for e in range(c.size):
                     self.register(c, e)
         for cid in hw.order:
             self.cell(cells[cid])
-        for c in cells:
-            if c.op == "reg":
-                self.latch(c)
-        self.output_valids(valids)
+        for cid in hw.regs:
+            self.latch(cells[cid])
+        self.output_valids(names.valids)
         self.diag.abort_if_errors()
-        return VerilogModule(self.top, self.render(), inputs, outputs, valids)
-
-    def _port(self, name: str, cell: Cell) -> str:
-        if name in self.namer.used or name in KEYWORDS:
-            self.diag.error(cell.loc, f"signal '{cell.name}': its Verilog port '{name}' is a "
-                            f"keyword or another port's name: rename the signal")
-        self.namer.used.add(name)
-        return name
+        return VerilogModule(self.top, self.render(), inputs, outputs, names.valids)
 
     def output_valids(self, valids: list[str]) -> None:
         """Per output, its valid bit: in_valid delayed by the output's latency (the valid
@@ -346,7 +298,7 @@ class Emitter:
             self.port_decls.append(f"output wire {name}")
             while len(delays) <= delay:
                 k = len(delays)
-                nxt = next((c.id for c in self.cells if c.op == "reg" and prev is not None
+                nxt = next((c.id for c in self.cells if c.is_reg and prev is not None
                             and c.args == (prev,) and c.name == f"valid.d{k}"), None)
                 if nxt is not None:
                     delays.append(self.elems[nxt][0].name)
@@ -359,40 +311,84 @@ class Emitter:
 
     # -- cells -------------------------------------------------------------------------------
     def cell(self, c: Cell) -> None:
-        op = c.op
         if c.fold_cycles:
             self.fold(c)
-        elif op == "dot":
-            for e, expr in enumerate(self.dot_rows(c)):
-                self.define(c, e, expr)
-        elif op in ("add", "sub"):
-            wf = work_frac(c, self.cells)
-            for e in range(c.size):
-                terms = [(self.operand(a, e), wf - self.cells[a].fmt.frac,
-                          -1 if op == "sub" and k == 1 else 1) for k, a in enumerate(c.args)]
-                s = self.total(terms, f"{elem_name(c, e)}_sum")
-                self.define(c, e, self.quantised(s, wf - c.fmt.frac, c.fmt))
-        elif op == "mul":
-            drop = sum(self.cells[a].fmt.frac for a in c.args) - c.fmt.frac
-            for e in range(c.size):
-                acc = self.operand(c.args[0], e)
-                for a in c.args[1:]:
-                    acc = self.product(acc, self.operand(a, e), f"{elem_name(c, e)}_prod")
-                self.define(c, e, self.quantised(acc, drop, c.fmt))
-        elif op in ("sigmoid", "tanh"):
-            self.activation(c)
-        elif op == "mux":
-            self.mux(c)
-        elif op in ("identity", "concat", "slice"):
-            flat = [(a, e) for a in c.args for e in range(self.cells[a].size)]
-            index = c.params["index"] if op == "slice" else range(len(flat))
-            for e, i in enumerate(index):
-                a, k = flat[int(i)]
-                self.define(c, e, self.quantised(self.elems[a][k],
-                                                 self.cells[a].fmt.frac - c.fmt.frac, c.fmt))
-        else:
-            self.diag.error(c.loc, f"block '{c.name}': op '{op}' cannot be exported to Verilog")
-            self.refused(c)
+            return
+        write = CELL_WRITERS.get(c.op)
+        if write is None:    # a new op that the exporter does not know: fail loudly
+            raise InternalError(f"the Verilog export has no writer for op '{c.op}' (block "
+                                f"'{c.name}'): add one to CELL_WRITERS")
+        write(self, c)
+
+    def dot(self, c: Cell) -> None:
+        for e, expr in enumerate(self.dot_rows(c)):
+            self.define(c, e, expr)
+
+    def total_of(self, c: Cell, negate_second: bool = False) -> None:
+        """add (every operand) and sub (the first less the second): the exact aligned sum."""
+        wf = work_frac(c, self.cells)
+        for e in range(c.size):
+            terms = [(self.operand(a, e), wf - self.cells[a].fmt.frac,
+                      -1 if negate_second and k == 1 else 1) for k, a in enumerate(c.args)]
+            s = self.total(terms, f"{elem_name(c, e)}_sum")
+            self.define(c, e, self.quantised(s, wf - c.fmt.frac, c.fmt))
+
+    def mul(self, c: Cell) -> None:
+        drop = sum(self.cells[a].fmt.frac for a in c.args) - c.fmt.frac
+        for e in range(c.size):
+            acc = self.operand(c.args[0], e)
+            for a in c.args[1:]:
+                acc = self.product(acc, self.operand(a, e), f"{elem_name(c, e)}_prod")
+            self.define(c, e, self.quantised(acc, drop, c.fmt))
+
+    def copy(self, c: Cell) -> None:
+        """identity, concat, slice: elements gathered (slice: its index), each quantised."""
+        flat = [(a, e) for a in c.args for e in range(self.cells[a].size)]
+        index = c.params.get("index", range(len(flat)))
+        for e, i in enumerate(index):
+            a, k = flat[int(i)]
+            self.define(c, e, self.quantised(self.elems[a][k],
+                                             self.cells[a].fmt.frac - c.fmt.frac, c.fmt))
+
+    def aligned(self, v: Val, shift: int, base: str) -> Val:
+        """v * 2**shift (shift >= 0), exact."""
+        return self.total([(v, shift, 1)], base)
+
+    def pick(self, first: Val, second: Val, second_if: str, base: str) -> Val:
+        """second where ``$signed(second) <op> $signed(first)`` (op: ``<`` or ``>``), else
+        first: a comparator and a mux, both operands widened to one width."""
+        w = max(first.swidth, second.swidth)
+        a, b = first.ext(w), second.ext(w)
+        lo, hi = (min(first.lo, second.lo), min(first.hi, second.hi)) if second_if == "<" \
+            else (max(first.lo, second.lo), max(first.hi, second.hi))
+        return self.wire(base, w, f"($signed({b}) {second_if} $signed({a})) ? {b} : {a}",
+                         lo, hi)
+
+    def extreme(self, c: Cell, second_if: str) -> None:
+        """min (second_if '<') and max ('>'): the operands aligned to the finest of them and
+        compared exactly, the smallest (largest) quantised once."""
+        wf = work_frac(c, self.cells)
+        for e in range(c.size):
+            en = elem_name(c, e)
+            best = None
+            for k, a in enumerate(c.args):
+                v = self.aligned(self.operand(a, e), wf - self.cells[a].fmt.frac, f"{en}_in{k}")
+                best = v if best is None else self.pick(best, v, second_if, f"{en}_pick{k}")
+            self.define(c, e, self.quantised(best, wf - c.fmt.frac, c.fmt))
+
+    def clip(self, c: Cell) -> None:
+        """min(max(x, lo), hi), x aligned with lo and hi (in the cell's format) and compared
+        exactly, then quantised once."""
+        wf = work_frac(c, self.cells)
+        x_cell = self.cells[c.args[0]]
+        shift = wf - c.fmt.frac
+        for e in range(c.size):
+            en = elem_name(c, e)
+            x = self.aligned(self.operand(x_cell.id, e), wf - x_cell.fmt.frac, f"{en}_in")
+            lo, hi = (const_val(int(c.params[key][e]) << shift) for key in ("lo_raw", "hi_raw"))
+            raised = self.pick(x, lo, ">", f"{en}_raised")
+            self.define(c, e, self.quantised(self.pick(raised, hi, "<", f"{en}_clipped"),
+                                             shift, c.fmt))
 
     def refused(self, c: Cell) -> None:
         """A cell reported as not exportable: zeros, so that the other errors are found too."""
@@ -736,6 +732,17 @@ class Emitter:
         return "\n".join(lines + ["", "endmodule", ""])
 
 
+# op -> the Emitter method writing a cell of it (an op missing here is a bug: InternalError)
+CELL_WRITERS = {
+    "dot": Emitter.dot, "add": Emitter.total_of,
+    "sub": partial(Emitter.total_of, negate_second=True), "mul": Emitter.mul,
+    "sigmoid": Emitter.activation, "tanh": Emitter.activation, "mux": Emitter.mux,
+    "identity": Emitter.copy, "concat": Emitter.copy, "slice": Emitter.copy,
+    "min": partial(Emitter.extreme, second_if="<"), "max": partial(Emitter.extreme, second_if=">"),
+    "clip": Emitter.clip,
+}
+
+
 def _declared(decl: str) -> str:
     """The name a 'wire [..] NAME = ...;' or 'reg [..] NAME;' declares."""
     return decl.replace(";", " ").split()[2]
@@ -755,4 +762,4 @@ def export_verilog(circuit: Circuit, top: str | None = None) -> VerilogModule:
         diag.error(SourceLoc(circuit.path), f"the netlist's name '{name}' cannot name a Verilog "
                    f"module (an identifier that is not a keyword)")
         diag.abort_if_errors()
-    return Emitter(hw, name, hw.inputs[-1] if timed else None, delays).emit()
+    return Emitter(hw, name, hardware_names(hw, timed), delays).emit()
