@@ -45,7 +45,7 @@ def run() -> None:
     valid = {"y": timed.valid_cycles(timed.circuit.by_name["y"], raw.shape[1], n_cycles)}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        write_vcd(str(Path(tmp) / "w.vcd"), cycles, "cell", valid)
+        write_vcd(str(Path(tmp) / "w.vcd"), cycles, timed, valid)
         dt = time.perf_counter() - t0
     report(f"VCD writing ({sum(cycles.sizes)} signals)", n_cycles / dt, "cycles/s")
     report("VCD writing, signal values", n_cycles * sum(cycles.sizes) / dt, "values/s")

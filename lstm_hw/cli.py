@@ -68,6 +68,7 @@ def cmd_info(args) -> int:
 def cmd_run(args) -> int:
     from .files import STDOUT, check_outputs, netlist_files
     from .report.runs import RunRequest, run_csv
+    from .report.vcd import save_file_path
     if args.float:      # the float reference: no formats, no engine, no clock cycles
         for option, given in (("--precision", args.precision), ("--engine", args.engine),
                               ("--per-cycle", args.per_cycle), ("--vcd", args.vcd)):
@@ -76,7 +77,8 @@ def cmd_run(args) -> int:
                                 "reference (--float) has no formats, engines or clock cycles")
     circuit = _load(args)
     rows = "-o" if args.output else "the rows (stdout without -o)"
-    check_outputs({rows: args.output or STDOUT, "--vcd": args.vcd},
+    check_outputs({rows: args.output or STDOUT, "--vcd": args.vcd,
+                   "--vcd's GTKWave save file": save_file_path(args.vcd)},
                   {**netlist_files(circuit), "the input (-i)": args.input})
     run_csv(circuit, RunRequest(args.input, args.output, args.float, args.signals,
                                 args.per_cycle, args.vcd, args.engine or "auto"))
@@ -136,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one row per clock cycle (valid bits, pipeline registers) instead of "
                         "one per time step")
     p.add_argument("--vcd", metavar="FILE",
-                   help="also write the waveforms of every cycle (VCD; '-': stdout)")
+                   help="also write the waveforms of every cycle (VCD; '-': stdout) and, "
+                        "beside a file, a GTKWave save file showing them (FILE's name with "
+                        ".gtkw)")
     _netlist_options(p)
     _engine_option(p)
     p.set_defaults(func=cmd_run)

@@ -139,29 +139,34 @@ def first_difference(duts: list[Dut], line: str) -> str:
     return line
 
 
-def run_verilator(files: list[Path], top: str, folder: Path, timeout: int = 900) -> str:
-    """Build with Verilator (quick options: -O1, --x-assign fast) and run; the run's output."""
+def run_verilator(files: list[Path], top: str, folder: Path, timeout: int = 900,
+                  trace: bool = False, plusargs: tuple[str, ...] = ()) -> str:
+    """Build with Verilator (quick options: -O1, --x-assign fast; trace: with --trace, for
+    $dumpvars) and run with plusargs; the run's output."""
     verilator = need_executable("verilator")
     obj = folder / f"obj_{top}"
     jobs = str(max(1, min(2, os.cpu_count() or 1)))
     build = subprocess.run(
         [verilator, "--binary", "--timing", "-O1", "--x-assign", "fast", "--x-initial", "fast",
          "-Wno-fatal", "-Wno-lint", "-Wno-style", "-j", jobs, "--top-module", top,
+         *(["--trace"] if trace else []),
          "-Mdir", str(obj), "-o", "sim", *map(str, files)],
         capture_output=True, text=True, timeout=timeout)
     assert build.returncode == 0, build.stderr[-3000:]
-    run = subprocess.run([str(obj / "sim")], capture_output=True, text=True, timeout=timeout)
+    run = subprocess.run([str(obj / "sim"), *plusargs], capture_output=True, text=True,
+                         timeout=timeout)
     return run.stdout + run.stderr
 
 
-def run_icarus(files: list[Path], top: str, folder: Path, timeout: int = 900) -> str:
+def run_icarus(files: list[Path], top: str, folder: Path, timeout: int = 900,
+               plusargs: tuple[str, ...] = ()) -> str:
     iverilog = need_executable("iverilog")
     out = folder / f"{top}.vvp"
     build = subprocess.run([iverilog, "-g2005", "-s", top, "-o", str(out), *map(str, files)],
                            capture_output=True, text=True, timeout=timeout)
     assert build.returncode == 0, build.stderr[-3000:]
-    run = subprocess.run([need_executable("vvp"), "-n", str(out)], capture_output=True,
-                         text=True, timeout=timeout)
+    run = subprocess.run([need_executable("vvp"), "-n", str(out), *plusargs],
+                         capture_output=True, text=True, timeout=timeout)
     return run.stdout + run.stderr
 
 

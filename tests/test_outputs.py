@@ -283,6 +283,7 @@ def test_run_output_with_vcd_writes_both(tmp_path, inputs):
     rows = list(csv.reader(io.StringIO(out.read_text())))
     assert rows[0] == ["step", "y", "y@cycle"] and len(rows) == 4
     assert "$enddefinitions" in vcd.read_text()
+    assert f'[dumpfile] "{vcd}"' in (tmp_path / "w.gtkw").read_text()    # GTKWave's save file
     # without -o the rows reach stdout
     proc = lstm_hw_cli("run", CELL, "-i", inputs, "--vcd", vcd)
     assert proc.stdout.splitlines()[0] == "step,y,y@cycle" and len(proc.stdout.splitlines()) == 4

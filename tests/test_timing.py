@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import lstm_hw
+from lstm_hw.rtl.names import hardware_names
 from lstm_hw.tasks import memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,13 +177,12 @@ def test_vcd_read_back_by_an_independent_reader_equals_the_trace(tmp_path):
     trace = sim.run_cycles(memory.LECTURE_INPUTS)
     parsed = vcdvcd.VCDVCD(str(vcd))
     top = sim.circuit.name
+    names = hardware_names(sim.hardware, sim.timing.timed).signals   # as the export names them
     compared = 0
     for name, size, fmt in zip(trace.names, trace.sizes, trace.formats):
-        *scope, leaf = name.split(".")
         for e in range(size):
-            label = leaf if size == 1 else f"{leaf}_{e}"
-            ref = ".".join([top, *scope, f"{label}__{fmt}[{fmt.width - 1}:0]"])
-            signal = parsed[ref]
+            span = f"[{fmt.width - 1}:0]" if fmt.width > 1 else ""
+            signal = parsed[f"{top}.{names[sim.hardware.by_name[name], e]}{span}"]
             for cycle in range(trace.data.shape[1]):
                 bits = int(signal[cycle * 10], 2)
                 want = int(trace.data[0, cycle, trace.columns(name).start + e])

@@ -238,7 +238,7 @@ def _run_cycles(circuit, sim, req, record, outputs, raw: np.ndarray, out, err) -
     valid = {n: sim.valid_cycles(circuit.by_name[n], raw.shape[1], n_cycles) for n in outputs}
     if req.vcd:
         from .vcd import write_vcd
-        write_vcd(req.vcd, cycles, circuit.name, valid, stdout=out)
+        write_vcd(req.vcd, cycles, sim, valid, stdout=out)
     if req.per_cycle:
         header = ["cycle", *(f"{n}.valid" for n in outputs)] + _columns(cycles)
         flags = np.stack([valid[n] for n in outputs], axis=1)

@@ -6,7 +6,10 @@ expected outputs and valid bits, each field the raw bits of its port. The testbe
 for one clock edge, then applies cycle k's inputs after edge k, checks every output and valid
 bit just before edge k + 1 and stops at the first difference, printing the cycle, the port and
 both values; at the end it prints ``PASS: N cycles``. The vector file's path is written in the
-testbench (``+vectors=PATH`` overrides it).
+testbench (``+vectors=PATH`` overrides it). ``+vcd=FILE`` dumps the module's waveforms (instance
+``dut``; Verilator needs ``--trace``): its signals carry the names that ``run --vcd`` gives them
+(``rtl/names.py``). The testbench's own wires are ``dut_PORT`` and ``exp_PORT``, so that no port
+name can clash with them.
 """
 from __future__ import annotations
 
@@ -73,6 +76,7 @@ def testbench(module: VerilogModule, n_cycles: int, vectors_path: str) -> str:
              f"  localparam CYCLES = {n_cycles};",
              f"  reg [{total - 1}:0] vectors [0:{n_cycles - 1}];",
              "  reg [8*4096-1:0] path;",
+             "  reg [8*4096-1:0] vcd;",
              "  integer cycle;",
              "  reg clk;",
              "  reg rst;",
@@ -83,20 +87,20 @@ def testbench(module: VerilogModule, n_cycles: int, vectors_path: str) -> str:
         field = f"now[{hi - 1}:{hi - w}]"
         hi -= w
         if k < n_in:
-            lines.append(f"  wire [{w - 1}:0] {name} = {field};")
-            ports.append(name)
+            lines.append(f"  wire [{w - 1}:0] dut_{name} = {field};")
         else:
-            lines.append(f"  wire [{w - 1}:0] {name};")
-            lines.append(f"  wire [{w - 1}:0] expected_{name} = {field};")
-            ports.append(name)
-    conn = ",\n".join(f"    .{p}({p})" for p in ["clk", "rst"] + ports)
+            lines.append(f"  wire [{w - 1}:0] dut_{name};")
+            lines.append(f"  wire [{w - 1}:0] exp_{name} = {field};")
+        ports.append(name)
+    conn = ",\n".join([f"    .{p}({p})" for p in ("clk", "rst")] +
+                       [f"    .{p}(dut_{p})" for p in ports])
     lines += [f"  {module.name} dut (", conn, "  );", "  always #5 clk = ~clk;",
               "  task check;", "    begin"]
     for name, w, signed, fmt in fields[n_in:]:
-        show = (f"$signed({name}), $signed(expected_{name})" if signed
-                else f"{name}, expected_{name}")
+        show = (f"$signed(dut_{name}), $signed(exp_{name})" if signed
+                else f"dut_{name}, exp_{name}")
         what = f"{name} ({fmt})" if fmt else name
-        lines += [f"      if ({name} !== expected_{name}) begin",
+        lines += [f"      if (dut_{name} !== exp_{name}) begin",
                   f"        $display(\"MISMATCH at cycle %0d: {what}: verilog %0d, lstm_hw "
                   f"%0d\", cycle, {show});",
                   "        $finish;", "      end"]
@@ -104,6 +108,10 @@ def testbench(module: VerilogModule, n_cycles: int, vectors_path: str) -> str:
               "  initial begin",
               f"    if (!$value$plusargs(\"vectors=%s\", path)) path = \"{vectors_path}\";",
               "    $readmemh(path, vectors);",
+              "    if ($value$plusargs(\"vcd=%s\", vcd)) begin",
+              "      $dumpfile(vcd);",
+              "      $dumpvars(0, dut);",
+              "    end",
               "    clk = 1'b0;",
               "    rst = 1'b1;",
               "    cycle = 0;",
