@@ -378,6 +378,22 @@ def test_port_named_like_a_keyword_is_a_located_error(tmp_path):
     assert "error: signal 'clk': its Verilog port 'clk'" in proc.stderr, proc.stderr
 
 
+def test_testbench_ports_named_like_its_own_signals(tmp_path):
+    """Ports named like the testbench's own signals (cycle, now, path, vcd, vectors, check)
+    do not clash with them: its wires are dut_PORT and exp_PORT."""
+    netlist = tmp_path / "tb_names.yaml"
+    netlist.write_text("lstm_hw: 1\nname: tb_names\nformat: ap_fixed<8,4>\n"
+                       "inputs: [cycle, now, vectors]\noutputs: [path, vcd, check]\nblocks:\n"
+                       "  path: {op: add, in: [cycle, now]}\n  vcd: {op: mul, in: [now, vectors]}\n"
+                       "  check: {op: reg, in: path, init: 0.5}\n")
+    (tmp_path / "in.csv").write_text("cycle,now,vectors\n1,2,3\n-1.5,0.25,2\n7,-8,0.5\n")
+    proc = run_cli("verilog", netlist, "-o", tmp_path / "t.v", "--testbench", tmp_path / "tb.v",
+                   "-i", tmp_path / "in.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = run_icarus([tmp_path / "t.v", tmp_path / "tb.v"], "tb_names_tb", tmp_path)
+    assert "PASS: 3 cycles" in out, out
+
+
 def test_testbench_needs_its_inputs(tmp_path):
     proc = run_cli("verilog", ROOT / "netlists" / "memory_cell.yaml", "-o", tmp_path / "m.v",
                    "--testbench", tmp_path / "tb.v")
