@@ -156,7 +156,7 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
     if op == "dot":
         # einsum, not BLAS: the same sums in the same order whatever the batch or the threads
         x = np.concatenate(args, axis=1)
-        return np.einsum("sj,ij->si", x, cell.params["weights"]) + cell.params["bias"]
+        return np.einsum("sj,ij->si", x, cell.params.weights) + cell.params.bias
     if op == "add":
         return sum(args[1:], args[0])
     if op == "sub":
@@ -171,7 +171,7 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
     if op in ("identity", "concat"):
         return np.concatenate(args, axis=1)
     if op == "slice":
-        return np.concatenate(args, axis=1)[:, cell.params["index"]]
+        return np.concatenate(args, axis=1)[:, cell.params.index]
     if op in ("min", "max"):
         pick = np.minimum if op == "min" else np.maximum
         out = args[0]
@@ -179,7 +179,7 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
             out = pick(out, a)
         return out
     if op == "clip":
-        return np.minimum(np.maximum(args[0], cell.params["lo"]), cell.params["hi"])
+        return np.minimum(np.maximum(args[0], cell.params.lo), cell.params.hi)
     if op == "mux":
         sel = np.clip(np.floor(ctrl["sel"]), 0, len(args) - 1).astype(np.int64)
         stacked = np.stack(np.broadcast_arrays(*args), axis=0)      # [operand, stream, elem]
@@ -350,7 +350,7 @@ def cost(cell, cells) -> dict[str, float]:
             c["logic_bits"] += n * fmt.width
         if exact[0] > fmt.integer and fmt.saturation != "AP_WRAP":
             c["logic_bits"] += n * fmt.width
-    c["reg_bits"] += p.get("latency", 0) * n * fmt.width
+    c["reg_bits"] += cell.latency * n * fmt.width
     c["total"] = (c["mult_luts"] + c["adder_bits"] + c["logic_bits"] + DSP_LUTS * c["dsp"]
                   + c["reg_bits"] / FFS_PER_LUT + c["table_bits"] / ROM_BITS_PER_LUT)
     return c

@@ -79,12 +79,12 @@ def work_frac(cell: Cell, cells: list[Cell]) -> int:
         return sum(fr)
     if kind is Kind.DOT:
         p = cell.params
-        if p["accum"] is not None:
-            return p["accum"].frac
+        if p.accum is not None:
+            return p.accum.frac
         x_fracs = [cells[a].fmt.frac for a in cell.args]
-        return max([p["w_fmt"].frac + f for f in x_fracs] + [p["b_fmt"].frac])
-    if kind is Kind.ACTIVATION and cell.params["impl"] == "pwl":
-        return cell.params["pwl"].coef_fmt.frac + max(fr[0], 0)
+        return max([p.w_fmt.frac + f for f in x_fracs] + [p.b_fmt.frac])
+    if kind is Kind.ACTIVATION and cell.params.impl == "pwl":
+        return cell.params.pwl.coef_fmt.frac + max(fr[0], 0)
     if kind is Kind.ACTIVATION:
         return cell.fmt.frac
     if kind is Kind.CLIP:   # compared with lo and hi, which are in the cell's format
@@ -141,12 +141,12 @@ def _intermediate(cell: Cell, cells: list[Cell], bounds: list[int]) -> tuple[int
         return prod, "the exact product", _widest(named)
     if kind is Kind.DOT:
         return _dot_intermediate(cell, cells, bounds)
-    if kind is Kind.ACTIVATION and cell.params["impl"] == "table":
-        t = cell.params["table"]
+    if kind is Kind.ACTIVATION and cell.params.impl == "table":
+        t = cell.params.table
         return (max(bounds[cell.args[0]], 1) * abs(t.a) + abs(t.b), "the table index",
                 f"the input {named[0][1]} or the table's size")
-    if kind is Kind.ACTIVATION and cell.params["impl"] == "pwl":
-        pw = cell.params["pwl"]
+    if kind is Kind.ACTIVATION and cell.params.impl == "pwl":
+        pw = cell.params.pwl
         wf = work_frac(cell, cells)
         slope = max((abs(int(v)) for v in pw.slope), default=0)
         icpt = max((abs(int(v)) for v in pw.icpt), default=0)
@@ -167,15 +167,15 @@ def _dot_intermediate(cell: Cell, cells: list[Cell], bounds: list[int]) -> tuple
         xb += [bounds[a]] * cells[a].size
         xf += [cells[a].fmt.frac] * cells[a].size
         xn += [f"the input '{cells[a].name}' ({cells[a].fmt}) or the weights "
-               f"({p['w_fmt']})"] * cells[a].size
-    wf, acc = work_frac(cell, cells), p["accum"]
+               f"({p.w_fmt})"] * cells[a].size
+    wf, acc = work_frac(cell, cells), p.accum
     # each product aligned to the sum's binary point (not with accum: it is cast instead)
-    shifts = [0 if acc is not None else wf - p["w_fmt"].frac - f for f in xf]
+    shifts = [0 if acc is not None else wf - p.w_fmt.frac - f for f in xf]
     worst = (0, "the weighted sum", "")
     if acc is None:   # the compiled engine aligns each input before multiplying
         worst = max(((_aligned(b, s), "an input aligned to the sum", n)
                      for b, s, n in zip(xb, shifts, xn)), default=worst, key=lambda t: t[0])
-    w_raw = np.asarray(p["w_raw"]).reshape(cell.size, len(xb))
+    w_raw = np.asarray(p.w_raw).reshape(cell.size, len(xb))
     w_max = max(-int(w_raw.min(initial=0)), int(w_raw.max(initial=0)))
     column = [max(b, 1) << s for b, s in zip(xb, shifts)]
     if max(w_max, 1) * max(column, default=1) * (len(xb) + 1) < 2**62:
@@ -197,14 +197,14 @@ def _dot_intermediate(cell: Cell, cells: list[Cell], bounds: list[int]) -> tuple
             i, j = np.unravel_index(np.argmax(terms), terms.shape)
             top = (int(terms[i, j]), "a product", xn[j])
         return max(worst, _accum_total(acc), top, key=lambda t: t[0])
-    biases = [_aligned(abs(int(b)), wf - p["b_fmt"].frac) for b in p["b_raw"]]
+    biases = [_aligned(abs(int(b)), wf - p.b_fmt.frac) for b in p.b_raw]
     sums = [int(t) + b for t, b in zip(terms.sum(axis=1), biases)]
     if not sums:
         return worst
     i = max(range(cell.size), key=lambda k: sums[k])
     j = int(np.argmax(terms[i])) if terms.shape[1] else 0
     widest = xn[j] if terms.shape[1] and int(terms[i, j]) >= biases[i] else \
-        f"the bias format ({p['b_fmt']})"
+        f"the bias format ({p.b_fmt})"
     return max(worst, (sums[i], "the weighted sum", widest + ", or give it an 'accum' format"),
                key=lambda t: t[0])
 
@@ -221,15 +221,15 @@ def value_bounds(cells: list[Cell], order: list[int]) -> list[int]:
     bounds = [c.fmt.max_abs_raw() for c in cells]
     for c in cells:
         if c.kind is Kind.CONST:
-            bounds[c.id] = max((abs(int(v)) for v in c.params["raw"]), default=0)
+            bounds[c.id] = max((abs(int(v)) for v in c.params.raw), default=0)
     for cid in order:
         c = cells[cid]
         if c.kind is Kind.INPUT:
             continue
         fmt_max = c.fmt.max_abs_raw()
-        impl = c.params.get("impl")
+        impl = c.impl
         if impl == "table":
-            b = max((abs(int(v)) for v in c.params["table"].entries), default=0)
+            b = max((abs(int(v)) for v in c.params.table.entries), default=0)
         elif impl == "exact":   # |sigmoid|, |tanh| <= 1, rounded
             b = (1 << c.fmt.frac) + 1 if c.fmt.frac >= 0 else 1
         elif c.kind is Kind.CLIP:   # its limits may lie beyond its operand's values

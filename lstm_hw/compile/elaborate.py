@@ -23,7 +23,8 @@ from ..netlist.schema import Block, Design, Param, PrecisionRule
 from . import luts
 from .cells import ACT_PARAMS, ALIASES, OPS, PRECISION_PARTS, SPECS, TIMING_PARAMS, Kind
 from .checks import check_headroom, combinational_order
-from .circuit import Cell, Circuit
+from .circuit import (ActivationParams, Cell, Circuit, ClipParams, ConstParams, DotParams,
+                      RegParams, SliceParams)
 from .weights import WeightFiles
 
 DEFAULT_FORMAT = "ap_fixed<16,6>"
@@ -410,7 +411,7 @@ class _Elaborator:
     # -- 3b. parameters ------------------------------------------------------------------------
     def build_params(self, cell: Cell, block: Block) -> None:
         latency = block.param("latency", 0)
-        cell.params["latency"] = latency if isinstance(latency, int) else 0
+        cell.latency = latency if isinstance(latency, int) else 0
         build = {Kind.CONST: self.params_const, Kind.DOT: self.params_dot,
                  Kind.STATE: self.params_reg, Kind.CLIP: self.params_clip,
                  Kind.SLICE: self.params_slice, Kind.ACTIVATION: self.params_activation}
@@ -481,7 +482,7 @@ class _Elaborator:
     def params_const(self, cell: Cell, block: Block) -> None:
         v = self.numbers(block, "value", (cell.size,))
         if v is not None:
-            cell.params.update(value=v, raw=quantise_floats(v, cell.fmt)[0])
+            cell.params = ConstParams(v, quantise_floats(v, cell.fmt)[0])
 
     def params_dot(self, cell: Cell, block: Block) -> None:
         n = sum(self.cells[a].size for a in cell.args)
@@ -500,20 +501,21 @@ class _Elaborator:
         if "multipliers" in block.params and "reuse" in block.params:
             self.diag.error(block.loc_of("reuse"), f"block '{cell.name}': give 'multipliers' or "
                             "'reuse', not both")
+        multipliers = 0
         for key in ("multipliers", "reuse"):
             if key in block.params:
                 self.check_count(block.params[key], f"block '{cell.name}'", key, 1)
                 k = block.param(key)
                 if isinstance(k, int) and k >= 1:
-                    cell.params["multipliers"] = min(k, products) if key == "multipliers" \
+                    multipliers = min(k, products) if key == "multipliers" \
                         else -(-products // k)
-        cell.params.update(weights=w, bias=b, w_fmt=w_fmt, b_fmt=b_fmt, accum=accum,
-                           w_raw=quantise_floats(w, w_fmt)[0], b_raw=quantise_floats(b, b_fmt)[0])
+        cell.params = DotParams(w, b, quantise_floats(w, w_fmt)[0], quantise_floats(b, b_fmt)[0],
+                                w_fmt, b_fmt, accum, multipliers)
 
     def params_reg(self, cell: Cell, block: Block) -> None:
         init = self.numbers(block, "init", (cell.size,), default=0)
         if init is not None:
-            cell.params.update(init=init, init_raw=quantise_floats(init, cell.fmt)[0])
+            cell.params = RegParams(init, quantise_floats(init, cell.fmt)[0])
 
     def params_clip(self, cell: Cell, block: Block) -> None:
         """lo and hi as written (the float reference) and quantised into the cell's format."""
@@ -533,11 +535,11 @@ class _Elaborator:
             self.diag.error(block.loc_of("lo"), f"block '{cell.name}': 'lo' is above 'hi' (in "
                             f"its format {fmt})")
             return
-        cell.params.update(lo=lo, hi=hi, lo_raw=lo_raw, hi_raw=hi_raw)
+        cell.params = ClipParams(lo, hi, lo_raw, hi_raw)
 
     def params_slice(self, cell: Cell, block: Block) -> None:
         n = sum(self.cells[a].size for a in cell.args)
-        cell.params["index"] = np.array(self.slice_index(block, n), dtype=np.int64)
+        cell.params = SliceParams(np.array(self.slice_index(block, n), dtype=np.int64))
 
     def params_activation(self, cell: Cell, block: Block) -> None:
         what = f"block '{cell.name}'"
@@ -553,7 +555,7 @@ class _Elaborator:
             if kind == "exact":
                 if conf is not True:
                     raise ValueError("write 'exact: true'")
-                cell.params.update(impl="exact")
+                cell.params = ActivationParams("exact")
                 return
             if not isinstance(conf, dict):
                 raise ValueError(f"'{kind}' must be a mapping")
@@ -585,7 +587,7 @@ class _Elaborator:
                 table = luts.build_table(cell.op, conf["size"], lo, hi, conf["index"],
                                          conf["entries"], in_fmt, cell.fmt, entry_fmt,
                                          conf["float32"])
-                cell.params.update(impl="table", table=table)
+                cell.params = ActivationParams("table", table=table)
             else:
                 unknown = set(conf) - {"points", "segments", "range", "coef_format"}
                 if unknown:
@@ -604,7 +606,7 @@ class _Elaborator:
                               for x, y in pts]
                 lo, hi = _range(conf["range"]) if "range" in conf else (None, None)
                 pwl = luts.build_pwl(cell.op, points, conf.get("segments"), lo, hi, in_fmt, coef)
-                cell.params.update(impl="pwl", pwl=pwl)
+                cell.params = ActivationParams("pwl", pwl=pwl)
         except ValueError as exc:
             self.diag.error(loc, f"{what}: {exc}")
 

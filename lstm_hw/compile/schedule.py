@@ -197,17 +197,17 @@ class _Lowering:
     def dot(self, c, wf):
         cells, p, aux = self.cells, c.params, [0] * AUX_COLUMNS
         xf = element_fracs(c, cells)
-        acc = p["accum"]
-        self.ints.extend(int(v) for v in p["w_raw"].ravel())
+        acc = p.accum
+        self.ints.extend(int(v) for v in p.w_raw.ravel())
         if acc is None:
-            self.elements(c, [wf - p["w_fmt"].frac - f for f in xf])
-            self.ints.extend(int(b) << (wf - p["b_fmt"].frac) for b in p["b_raw"])
+            self.elements(c, [wf - p.w_fmt.frac - f for f in xf])
+            self.ints.extend(int(b) << (wf - p.b_fmt.frac) for b in p.b_raw)
             return OP_DOT, wf - c.fmt.frac, aux
         # products and partial sums are cast into accum: store each product's requantising
         # shift, and the bias already cast
-        self.elements(c, [p["w_fmt"].frac + f - acc.frac for f in xf])
-        self.ints.extend(int(requantise(int(b), p["b_fmt"].frac - acc.frac, *acc.codes())[0])
-                         for b in p["b_raw"])
+        self.elements(c, [p.w_fmt.frac + f - acc.frac for f in xf])
+        self.ints.extend(int(requantise(int(b), p.b_fmt.frac - acc.frac, *acc.codes())[0])
+                         for b in p.b_raw)
         aux[AUX_ACCUM:AUX_ACCUM + 5] = acc.codes()
         return OP_DOT_ACC, wf - c.fmt.frac, aux
 
@@ -225,14 +225,14 @@ class _Lowering:
     def activation(self, c, wf):
         cells, p, aux = self.cells, c.params, [0] * AUX_COLUMNS
         self.operand(c.args[0])
-        impl = p["impl"]
+        impl = p.impl
         if impl == "table":
-            t = p["table"]
+            t = p.table
             self.ints.extend(int(v) for v in t.entries)
             aux[:5] = [t.a, t.b, t.c, int(t.trunc), len(t.entries)]   # see AUX_COLUMNS
             return OP_TABLE, wf - c.fmt.frac, aux
         if impl == "pwl":
-            pw = p["pwl"]
+            pw = p.pwl
             self.ints.extend(int(v) for v in pw.knots)   # then slopes, intercepts: ops.pwl_exact
             self.ints.extend(int(v) for v in pw.slope)
             self.ints.extend(int(v) for v in pw.icpt)
@@ -254,8 +254,8 @@ class _Lowering:
         """The operand aligned to wf, clamped to lo (ints[par + e]) and hi (ints[par + m + e])
         aligned alike."""
         self.operand(c.args[0], wf - self.cells[c.args[0]].fmt.frac)
-        for key in ("lo_raw", "hi_raw"):
-            self.ints.extend(int(v) << (wf - c.fmt.frac) for v in c.params[key])
+        for limit in (c.params.lo_raw, c.params.hi_raw):
+            self.ints.extend(int(v) << (wf - c.fmt.frac) for v in limit)
         return OP_CLIP, wf - c.fmt.frac, [0] * AUX_COLUMNS
 
     def mux(self, c, wf):
@@ -270,7 +270,7 @@ class _Lowering:
         """identity, concat, slice: an element gather, each requantised by its own shift."""
         flat = [(int(self.slot_of[a]) + e, self.cells[a].fmt.frac) for a in c.args
                 for e in range(self.cells[a].size)]
-        index = c.params["index"] if c.op == "slice" else range(len(flat))
+        index = c.params.index if c.op == "slice" else range(len(flat))
         for i in index:
             self.args.append((flat[i][0], 1, flat[i][1] - c.fmt.frac, 1))
         return OP_COPY, 0, [0] * AUX_COLUMNS
@@ -320,10 +320,10 @@ def lower(circuit: Circuit) -> Program:
     reg_init = []
     for r in regs:
         reg_init.append(len(ints))
-        ints.extend(int(v) for v in r.params["init_raw"])
-        initial[slot_of[r.id]:slot_of[r.id] + r.size] = r.params["init_raw"]
+        ints.extend(int(v) for v in r.params.init_raw)
+        initial[slot_of[r.id]:slot_of[r.id] + r.size] = r.params.init_raw
     for k in circuit.consts:
-        initial[slot_of[k]:slot_of[k] + cells[k].size] = cells[k].params["raw"]
+        initial[slot_of[k]:slot_of[k] + cells[k].size] = cells[k].params.raw
 
     def ctrl(r, key):
         if key not in r.ctrl:
@@ -337,7 +337,7 @@ def lower(circuit: Circuit) -> Program:
         n_slots=n, n_comb=n_comb, valid=i64(valid), one_slot=one,
         fold_state=i64(fold_state), fold_start=i64([slot_of[cells[f].clocking.start] for f in folds]),
         fold_t=i64([cells[f].fold_cycles for f in folds]),
-        fold_k=i64([cells[f].params["multipliers"] for f in folds]),
+        fold_k=i64([cells[f].params.multipliers for f in folds]),
         cell_ids=i64([s[0] for s in steps]), op=i64([s[1] for s in steps]),
         out=i64([s[2] for s in steps]), size=i64([s[3] for s in steps]),
         q=i64([s[4] for s in steps], 5),

@@ -27,7 +27,7 @@ from ..diagnostics import Diagnostics, SourceLoc
 from ..fixed import FixedFormat
 from .cells import Kind
 from .checks import combinational_order
-from .circuit import Cell, Circuit, Clocking
+from .circuit import Cell, Circuit, Clocking, NoParams, RegParams
 
 VALID_FMT = FixedFormat(1, 1, signed=False)
 
@@ -48,10 +48,10 @@ class Timing:
 
 
 def fold_cycles(cell: Cell) -> int:
-    k = cell.params.get("multipliers")
-    if cell.kind is not Kind.DOT or not k:
+    if cell.kind is not Kind.DOT or not cell.params.multipliers:
         return 0
-    products = cell.params["w_raw"].size
+    k = cell.params.multipliers
+    products = cell.params.w_raw.size
     return -(-products // k)
 
 
@@ -67,7 +67,7 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
         t = fold_cycles(c)
         if t:
             folds[cid] = t
-        finish[cid] = start[cid] + t + c.params.get("latency", 0)
+        finish[cid] = start[cid] + t + c.latency
     # A register is read by step k at the offsets its readers start and written at the edge
     # after its input is valid: the next step may start once the write lands before its first
     # read. Its step value is sampled at that first read (its "finish").
@@ -100,7 +100,7 @@ def analyse(circuit: Circuit, diag: Diagnostics | None = None) -> Timing:
         if limit[0] == "fold":
             c = cells[limit[1]]
             diag.error(loc, f"clock: ii {ii} is too short: dot '{c.name}' on "
-                       f"{c.params['multipliers']} multipliers takes {min_ii} cycles per time "
+                       f"{c.params.multipliers} multipliers takes {min_ii} cycles per time "
                        f"step", [(c.loc, f"'{c.name}' is folded here")])
         else:
             reg = cells[limit[1]]
@@ -153,7 +153,7 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
             clocking=None) -> int:
         cid = len(out)
         out.append(Cell(cid, name, op, size, fmt, tuple(args), dict(ctrl or {}),
-                        dict(params or {}), loc or SourceLoc(circuit.path), clocking))
+                        params or NoParams(), loc or SourceLoc(circuit.path), clocking))
         return cid
 
     now: dict[int, int] = {}        # original id -> new id presenting its value at its finish
@@ -192,12 +192,11 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
         at = timing.start[cid]
         args = [delayed(a, at) for a in c.args]
         ctrl = {k: delayed(v, at) for k, v in c.ctrl.items()}
-        params = dict(c.params)
-        lat = params.pop("latency", 0)
+        lat = c.latency
         fold = timing.fold_cycles.get(cid, 0)
         clocking = Clocking(delayed(-1, at), fold, delayed(-1, at) if fold else None)
         name = f"{c.name}.comb" if lat else c.name
-        cur = add(name, c.op, c.size, c.fmt, args, ctrl, params, c.loc, clocking)
+        cur = add(name, c.op, c.size, c.fmt, args, ctrl, c.params, c.loc, clocking)
         for k in range(1, lat + 1):
             cur = add(c.name if k == lat else f"{c.name}.p{k}", "reg", c.size, c.fmt, [cur],
                       params=_reg_params(c.size), loc=c.loc)
@@ -213,8 +212,7 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
             if key in c.ctrl:   # the user's control counts only in the cycle its step is valid
                 user = delayed(c.ctrl[key], at)
                 reg.ctrl[key] = add(f"{c.name}.{key}", "mul", 1 if out[user].size == 1 else c.size,
-                                    out[user].fmt, [gate, user], params={"latency": 0},
-                                    loc=c.loc)
+                                    out[user].fmt, [gate, user], loc=c.loc)
     diag = Diagnostics()
     order = combinational_order(out, diag)
     diag.abort_if_errors()
@@ -225,8 +223,8 @@ def expand(circuit: Circuit, timing: Timing) -> tuple[Circuit, dict[int, int]]:
     return clocked, now
 
 
-def _reg_params(size: int) -> dict:
-    return {"init": np.zeros(size), "init_raw": np.zeros(size, np.int64)}
+def _reg_params(size: int) -> RegParams:
+    return RegParams(np.zeros(size), np.zeros(size, np.int64))
 
 
 def check_budget(circuit: Circuit, timing: Timing, diag: Diagnostics) -> None:
@@ -236,12 +234,12 @@ def check_budget(circuit: Circuit, timing: Timing, diag: Diagnostics) -> None:
     taken as delayed through the whole step (at most ``depth`` balancing registers)."""
     cells = circuit.cells
     depth = max(timing.finish.values(), default=0)
-    stages = {c.id: c.params.get("latency", 0) + (depth if timing.timed else 0) for c in cells}
+    stages = {c.id: c.latency + (depth if timing.timed else 0) for c in cells}
     n_cells = len(cells) + sum(stages.values())
     elements = {c.id: c.size * (1 + stages[c.id]) for c in cells}
     worst = max(cells, key=lambda c: (stages[c.id], c.size))
     if n_cells > limits.get("cells"):
-        why = (f"latency {worst.params['latency']:,}" if worst.params.get("latency")
+        why = (f"latency {worst.latency:,}" if worst.latency
                else f"a time step {depth:,} cycles deep")
         diag.error(worst.loc, f"'{worst.name}': {why} makes the clocked hardware up to "
                    f"{n_cells:,} cells, more than the limit of {limits.get('cells'):,}; "

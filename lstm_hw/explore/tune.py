@@ -170,9 +170,9 @@ def make_knobs(circuit: Circuit, groups, tables: bool) -> tuple[list[Knob], dict
         parts = [("result", [c.fmt for c in cells])]
         dots = [c for c in cells if c.kind is Kind.DOT]
         if dots:
-            parts.append(("weight", [c.params["w_fmt"] for c in dots]))
-            parts.append(("bias", [c.params["b_fmt"] for c in dots]))
-            accums = [c.params["accum"] for c in dots if c.params.get("accum")]
+            parts.append(("weight", [c.params.w_fmt for c in dots]))
+            parts.append(("bias", [c.params.b_fmt for c in dots]))
+            accums = [c.params.accum for c in dots if c.params.accum]
             if accums:
                 parts.append(("accum", accums))
         for part, fmts in parts:
@@ -180,8 +180,8 @@ def make_knobs(circuit: Circuit, groups, tables: bool) -> tuple[list[Knob], dict
             knob = Knob(pattern, part, tuple(names), widest)
             knobs.append(knob)
             start[knob] = (max(f.integer for f in fmts), max(f.frac for f in fmts))
-        sizes = [len(c.params["table"].entries) for c in cells
-                 if c.params.get("impl") == "table"]
+        sizes = [len(c.params.table.entries) for c in cells
+                 if c.impl == "table"]
         if tables and sizes:
             knob = Knob(pattern, "table_size", tuple(names))
             knobs.append(knob)
@@ -205,8 +205,8 @@ def profile_need(knob: Knob, state, prof: Profile, circuit: Circuit) -> int:
         elif knob.part in ("weight", "bias"):
             if cell.kind is not Kind.DOT:
                 continue
-            values = np.asarray(cell.params["weights" if knob.part == "weight" else "bias"],
-                                dtype=np.float64)
+            values = np.asarray(cell.params.weights if knob.part == "weight" else
+                                cell.params.bias, dtype=np.float64)
             if values.size:
                 needs.append(integer_bits(float(values.min()), float(values.max()), fmt))
     needs = [n for n in needs if n is not None]
@@ -514,9 +514,9 @@ def _signature(c) -> dict:
     p = c.params
     sig = {"result": str(c.fmt)}
     if c.kind is Kind.DOT:
-        sig.update(weight=str(p["w_fmt"]), bias=str(p["b_fmt"]), accum=str(p.get("accum")))
-    if p.get("impl") == "table":
-        sig["table_size"] = len(p["table"].entries)
+        sig.update(weight=str(p.w_fmt), bias=str(p.b_fmt), accum=str(p.accum))
+    if c.impl == "table":
+        sig["table_size"] = len(p.table.entries)
     return sig
 
 

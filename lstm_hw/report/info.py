@@ -28,8 +28,8 @@ def render_timing(circuit: Circuit) -> list[str]:
                      f"{cells[r].name})")
     for cid, n in t.fold_cycles.items():
         c = cells[cid]
-        lines.append(f"  folded '{c.name}': {c.params['w_raw'].size} products on "
-                     f"{c.params['multipliers']} multipliers, {n} cycles per result")
+        lines.append(f"  folded '{c.name}': {c.params.w_raw.size} products on "
+                     f"{c.params.multipliers} multipliers, {n} cycles per result")
     return lines
 
 
@@ -51,11 +51,11 @@ def render_info(circuit: Circuit) -> str:
     rows = []
     for c in cells:
         lo, hi = c.fmt.to_float(c.fmt.lo), c.fmt.to_float(c.fmt.hi)
-        impl = c.params.get("impl", "")
+        impl = c.impl
         if impl == "table":
-            impl = c.params["table"].describe()
+            impl = c.params.table.describe()
         elif impl == "pwl":
-            impl = c.params["pwl"].describe()
+            impl = c.params.pwl.describe()
         rows.append([c.name, c.op, c.size, str(c.fmt), f"[{lo:g}, {hi:g}]",
                      f"2^{-c.fmt.frac}", f"{cost(c, cells)['total']:,.0f}", impl])
     lines += ["  " + ln for ln in render_table(

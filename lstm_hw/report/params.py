@@ -32,9 +32,9 @@ def parameter_errors(circuit: Circuit) -> list[ParamError]:
     out = []
     for c in circuit.cells:
         for what, raw_key, fmt_key in c.spec.constants:
-            fmt = c.params[fmt_key] if fmt_key else c.fmt
-            written = np.asarray(c.params[what], dtype=np.float64).ravel()
-            got = fmt.to_float(np.asarray(c.params[raw_key]).ravel())
+            fmt = getattr(c.params, fmt_key) if fmt_key else c.fmt
+            written = np.asarray(getattr(c.params, what), dtype=np.float64).ravel()
+            got = fmt.to_float(np.asarray(getattr(c.params, raw_key)).ravel())
             err = np.abs(got - written)
             lo, hi = fmt.to_float(fmt.lo), fmt.to_float(fmt.hi)
             over = (written < lo) | (written > hi)

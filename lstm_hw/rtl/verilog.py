@@ -29,7 +29,7 @@ import numpy as np
 
 from ..compile.cells import LIBM_ACTIVATIONS
 from ..compile.checks import work_frac
-from ..compile.circuit import Cell, Circuit
+from ..compile.circuit import Cell, Circuit, SliceParams
 from ..diagnostics import Diagnostics, InternalError, SourceLoc
 from ..fixed import FixedFormat, requantise
 from .names import IDENT, KEYWORDS, HardwareNames, elem_name, hardware_names
@@ -276,7 +276,7 @@ class Emitter:
         for cid in hw.consts:
             c = cells[cid]
             for e in range(c.size):
-                self.define(c, e, lit(int(c.params["raw"][e]), c.fmt.width))
+                self.define(c, e, lit(int(c.params.raw[e]), c.fmt.width))
         for c in cells:
             if c.is_reg or c.fold_cycles:
                 for e in range(c.size):
@@ -344,7 +344,7 @@ class Emitter:
     def copy(self, c: Cell) -> None:
         """identity, concat, slice: elements gathered (slice: its index), each quantised."""
         flat = [(a, e) for a in c.args for e in range(self.cells[a].size)]
-        index = c.params.get("index", range(len(flat)))
+        index = c.params.index if isinstance(c.params, SliceParams) else range(len(flat))
         for e, i in enumerate(index):
             a, k = flat[int(i)]
             self.define(c, e, self.quantised(self.elems[a][k],
@@ -385,7 +385,8 @@ class Emitter:
         for e in range(c.size):
             en = elem_name(c, e)
             x = self.aligned(self.operand(x_cell.id, e), wf - x_cell.fmt.frac, f"{en}_in")
-            lo, hi = (const_val(int(c.params[key][e]) << shift) for key in ("lo_raw", "hi_raw"))
+            lo, hi = (const_val(int(limit[e]) << shift)
+                      for limit in (c.params.lo_raw, c.params.hi_raw))
             raised = self.pick(x, lo, ">", f"{en}_raised")
             self.define(c, e, self.quantised(self.pick(raised, hi, "<", f"{en}_clipped"),
                                              shift, c.fmt))
@@ -401,26 +402,26 @@ class Emitter:
         cells, p = self.cells, c.params
         xs = [self.elems[a][e] for a in c.args for e in range(cells[a].size)]
         fr = [cells[a].fmt.frac for a in c.args for _ in range(cells[a].size)]
-        acc_fmt, rows = p["accum"], []
+        acc_fmt, rows = p.accum, []
         wf = work_frac(c, cells)
         for row in range(c.size):
             name = elem_name(c, row)
             prods = [(j, self.product(xs[j], const_val(int(w)), f"{name}_p{j}"))
-                     for j, w in enumerate(p["w_raw"][row]) if w]
+                     for j, w in enumerate(p.w_raw[row]) if w]
             if acc_fmt is None:
-                terms = [(v, wf - p["w_fmt"].frac - fr[j], 1) for j, v in prods]
-                b = int(p["b_raw"][row])
+                terms = [(v, wf - p.w_fmt.frac - fr[j], 1) for j, v in prods]
+                b = int(p.b_raw[row])
                 if b:
-                    terms.append((const_val(b), wf - p["b_fmt"].frac, 1))
+                    terms.append((const_val(b), wf - p.b_fmt.frac, 1))
                 s = self.total(terms, f"{name}_sum")
                 rows.append(self.quantised(s, wf - c.fmt.frac, c.fmt))
                 continue
             a = acc_fmt
-            acc = const_val(int(requantise(int(p["b_raw"][row]), p["b_fmt"].frac - a.frac,
+            acc = const_val(int(requantise(int(p.b_raw[row]), p.b_fmt.frac - a.frac,
                                            *a.codes())[0]))
             for j, prod in prods:   # a product of 0 adds nothing: its cast is the identity
                 cast = self.wire(f"{name}_c{j}", a.width,
-                                 self.quantised(prod, p["w_fmt"].frac + fr[j] - a.frac, a),
+                                 self.quantised(prod, p.w_fmt.frac + fr[j] - a.frac, a),
                                  a.lo, a.hi, a.signed)
                 s = self.total([(acc, 0, 1), (cast, 0, 1)], f"{name}_s{j}")
                 acc = self.wire(f"{name}_a{j}", a.width, self.quantised(s, 0, a), a.lo, a.hi,
@@ -430,16 +431,16 @@ class Emitter:
 
     def activation(self, c: Cell) -> None:
         x_cell = self.cells[c.args[0]]
-        xf, impl, p = x_cell.fmt, c.params["impl"], c.params
+        xf, impl, p = x_cell.fmt, c.params.impl, c.params
         base = c.name.replace(".", "_")
         if impl == "table":
-            t = p["table"]
+            t = p.table
             rom = self.rom(f"{base}_rom", c.fmt.width, [int(v) for v in t.entries])
             index = self.table_index(f"{base}_index", xf, t)
             for e in range(c.size):
                 self.define(c, e, f"{rom}[{index}({self.elems[x_cell.id][e].name})]")
         elif impl == "pwl":
-            self.pwl(c, xf, p["pwl"])
+            self.pwl(c, xf, p.pwl)
         elif xf.width > EXACT_ROM_MAX_BITS:
             self.diag.error(c.loc, f"block '{c.name}': an exact {c.op} of a {xf.width}-bit "
                             f"input would be a ROM of 2**{xf.width} entries (inputs of at most "
@@ -579,7 +580,7 @@ class Emitter:
         src = self.cells[r.args[0]]
         for e in range(r.size):
             q = self.elems[r.id][e].name
-            init = lit(int(r.params["init_raw"][e]), r.fmt.width)
+            init = lit(int(r.params.init_raw[e]), r.fmt.width)
             nxt = self.quantised(self.elems[src.id][e], src.fmt.frac - r.fmt.frac, r.fmt)
             lines = ["always @(posedge clk)", f"  if (rst) {q} <= {init};"]
             if "reset" in r.ctrl:
@@ -612,12 +613,12 @@ class Emitter:
                 [f"    {o} <= {zero};" for o in outs] + [f"  end else if ({start}) begin"] +
                 [f"    {o} <= {r.name};" for o, r in zip(outs, rows)] + ["  end"]))
             return
-        m, k_mul = c.size, int(p["multipliers"])
-        w_raw = [int(v) for v in np.asarray(p["w_raw"]).ravel()]
+        m, k_mul = c.size, int(p.multipliers)
+        w_raw = [int(v) for v in np.asarray(p.w_raw).ravel()]
         n = len(w_raw) // m
         fr = [cells[a].fmt.frac for a in c.args for _ in range(cells[a].size)]
         xs = [self.elems[a][e] for a in c.args for e in range(cells[a].size)]
-        acc_fmt = p["accum"]
+        acc_fmt = p.accum
         wf = acc_fmt.frac if acc_fmt else work_frac(c, cells)
         # operands aligned to the finest binary point, so every product aligns alike
         top_f = max(fr)
@@ -627,15 +628,15 @@ class Emitter:
         aligned = [x.ext(xw) if f == top_f else f"{{{x.ext(xw - (top_f - f))}, {top_f - f}'b0}}"
                    for x, f in zip(xs, fr)]
         if acc_fmt:
-            bias = [int(requantise(int(b), p["b_fmt"].frac - acc_fmt.frac, *acc_fmt.codes())[0])
-                    for b in p["b_raw"]]
+            bias = [int(requantise(int(b), p.b_fmt.frac - acc_fmt.frac, *acc_fmt.codes())[0])
+                    for b in p.b_raw]
             alo, ahi, aw, a_signed = acc_fmt.lo, acc_fmt.hi, acc_fmt.width, acc_fmt.signed
         else:
-            bias = [int(b) << (wf - p["b_fmt"].frac) for b in p["b_raw"]]
+            bias = [int(b) << (wf - p.b_fmt.frac) for b in p.b_raw]
         wlo, whi = min(w_raw + [0]), max(w_raw + [0])
         ww = swidth(wlo, whi)
         corners = [u * v for u in (wlo, whi) for v in (xlo, xhi)]
-        shift = wf - p["w_fmt"].frac - top_f          # exact sums: product -> accumulator
+        shift = wf - p.w_fmt.frac - top_f          # exact sums: product -> accumulator
         if not acc_fmt:      # every partial sum of a row lies between these
             alo = min(bias) + n * (min(0, min(corners)) << shift)
             ahi = max(bias) + n * (max(0, max(corners)) << shift)
@@ -674,7 +675,7 @@ class Emitter:
                     for r in range(targets[-1] + 1)]), alo, ahi, a_signed)
             if acc_fmt:
                 cast = self.wire(f"{base}_c{s}", aw, self.quantised(
-                    prod, p["w_fmt"].frac + top_f - acc_fmt.frac, acc_fmt), alo, ahi, a_signed)
+                    prod, p.w_fmt.frac + top_f - acc_fmt.frac, acc_fmt), alo, ahi, a_signed)
                 tot = self.total([(picked, 0, 1), (cast, 0, 1)], f"{base}_t{s}")
                 upd = self.wire(f"{base}_u{s}", aw, self.quantised(tot, 0, acc_fmt),
                                 alo, ahi, a_signed)

@@ -177,12 +177,12 @@ class Oracle:
 
         if op == "dot":
             xs = [v for _, v in self.elements(state, cell.args)]
-            wf, bf = frac_of(p["w_fmt"]), frac_of(p["b_fmt"])
-            acc_fmt = p["accum"]
+            wf, bf = frac_of(p.w_fmt), frac_of(p.b_fmt)
+            acc_fmt = p.accum
             out = []
             for i in range(cell.size):
-                w = [value_of(r, wf) for r in p["w_raw"][i]]
-                b = value_of(p["b_raw"][i], bf)
+                w = [value_of(r, wf) for r in p.w_raw[i]]
+                b = value_of(p.b_raw[i], bf)
                 if acc_fmt is None:
                     out.append(q(sum((wj * xj for wj, xj in zip(w, xs)), Fraction(0)) + b))
                 else:
@@ -209,7 +209,7 @@ class Oracle:
             return out
         if op in ("identity", "concat", "slice"):
             el = self.elements(state, cell.args)
-            index = list(p["index"]) if op == "slice" else range(len(el))
+            index = list(p.index) if op == "slice" else range(len(el))
             return [q(el[int(i)][1]) for i in index]
         if op == "mux":
             out = []
@@ -224,8 +224,8 @@ class Oracle:
             return [q(pick(self.val(state, a, e) for a in cell.args)) for e in range(cell.size)]
         if op == "clip":
             f = frac_of(fmt)
-            return [q(min(max(self.val(state, cell.args[0], e), value_of(p["lo_raw"][e], f)),
-                          value_of(p["hi_raw"][e], f))) for e in range(cell.size)]
+            return [q(min(max(self.val(state, cell.args[0], e), value_of(p.lo_raw[e], f)),
+                          value_of(p.hi_raw[e], f))) for e in range(cell.size)]
         if op in ("sigmoid", "tanh"):
             return [self.activation(cell, self.val(state, cell.args[0], e),
                                     state[cell.args[0]][e], q) for e in range(cell.size)]
@@ -233,8 +233,8 @@ class Oracle:
 
     def activation(self, cell, x: Fraction, x_raw: int, q) -> int:
         p = cell.params
-        if p["impl"] == "table":
-            t = p["table"]
+        if p.impl == "table":
+            t = p.table
             size = len(t.entries)
             lo, hi = Fraction(t.lo), Fraction(t.hi)
             step = (hi - lo) / size
@@ -246,12 +246,12 @@ class Oracle:
                 idx = math.floor((x - lo) / step)
             idx = min(max(idx, 0), size - 1)
             return int(t.entries[idx])
-        if p["impl"] == "pwl":
-            pw = p["pwl"]
+        if p.impl == "pwl":
+            pw = p.pwl
             seg = sum(1 for k in pw.knots if int(k) <= int(x_raw))
             cf = frac_of(pw.coef_fmt)
             return q(value_of(pw.slope[seg], cf) * x + value_of(pw.icpt[seg], cf))
-        assert p["impl"] == "exact", p["impl"]
+        assert p.impl == "exact", p.impl
         xf = float(x)   # the nearest double: exact up to 53 significant bits, as the engines'
         if cell.op == "tanh":
             y = math.tanh(xf)
@@ -281,9 +281,9 @@ class Oracle:
         for s in range(n_streams):
             state: dict[int, list[int]] = {}
             for r in self.c.regs:
-                state[r] = [int(v) for v in cells[r].params["init_raw"]]
+                state[r] = [int(v) for v in cells[r].params.init_raw]
             for k in self.c.consts:
-                state[k] = [int(v) for v in cells[k].params["raw"]]
+                state[k] = [int(v) for v in cells[k].params.raw]
             for t in range(n_steps):
                 col = 0
                 for i in self.c.inputs:
@@ -303,7 +303,7 @@ class Oracle:
                         rst = cell.ctrl.get("reset")
                         en = cell.ctrl.get("enable")
                         if rst is not None and self.val(state, rst, e) != 0:
-                            vals.append(int(cell.params["init_raw"][e]))
+                            vals.append(int(cell.params.init_raw[e]))
                         elif en is not None and self.val(state, en, e) == 0:
                             vals.append(state[r][e])
                         else:
@@ -330,10 +330,10 @@ def check_constants(circuit) -> list[str]:
     for cell in circuit.cells:
         p = cell.params
         if cell.op == "dot":
-            cmp(cell, "weights", p["weights"], p["w_raw"], p["w_fmt"])
-            cmp(cell, "bias", p["bias"], p["b_raw"], p["b_fmt"])
+            cmp(cell, "weights", p.weights, p.w_raw, p.w_fmt)
+            cmp(cell, "bias", p.bias, p.b_raw, p.b_fmt)
         elif cell.op == "const":
-            cmp(cell, "value", p["value"], p["raw"], cell.fmt)
+            cmp(cell, "value", p.value, p.raw, cell.fmt)
         elif cell.op == "reg":
-            cmp(cell, "init", p["init"], p["init_raw"], cell.fmt)
+            cmp(cell, "init", p.init, p.init_raw, cell.fmt)
     return bad

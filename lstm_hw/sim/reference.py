@@ -34,10 +34,10 @@ def stream_reference(circuit: Circuit, chunks, record="outputs") -> Iterator[Tra
         n_streams, n_steps, _ = x.shape
         if not vals:
             for r in circuit.regs:
-                vals[r] = np.broadcast_to(cells[r].params["init"],
+                vals[r] = np.broadcast_to(cells[r].params.init,
                                           (n_streams, cells[r].size)).copy()
             for k in circuit.consts:
-                vals[k] = np.broadcast_to(cells[k].params["value"], (n_streams, cells[k].size))
+                vals[k] = np.broadcast_to(cells[k].params.value, (n_streams, cells[k].size))
         data = np.empty((n_streams, n_steps, width))
         for t in range(n_steps):
             _step(circuit, vals, x[:, t], ids, data[:, t])
@@ -70,7 +70,7 @@ def _step(circuit: Circuit, vals: dict[int, np.ndarray], x: np.ndarray, ids: lis
         if "enable" in c.ctrl:
             nxt = np.where(vals[c.ctrl["enable"]] != 0, nxt, vals[r])
         if "reset" in c.ctrl:
-            nxt = np.where(vals[c.ctrl["reset"]] != 0, c.params["init"], nxt)
+            nxt = np.where(vals[c.ctrl["reset"]] != 0, c.params.init, nxt)
         latched[r] = np.array(_shaped(nxt, (n_streams, c.size)))
     vals.update(latched)
 
