@@ -227,41 +227,25 @@ def _uses_xbuf(p: Program, i: int) -> bool:
 
 @dataclass(frozen=True)
 class _Step:
-    """Step i of the program as the code written for it sees it: its output's first slot and
-    size, its arguments a0..a1, its constants at par, its format codes and shift (as text),
-    and the slot of its valid bit."""
+    """Step i of the program as the code written for it sees it: its opcode, its output's first
+    slot and size, its arguments a0..a1, its constants at par, its format codes (as text)."""
     w: _Writer
     p: Program
     i: int
     one_slot: int
+    op: int
+    base: int
+    m: int
+    a0: int
+    a1: int
+    par: int
+    codes: str
 
-    @property
-    def op(self) -> int:
-        return int(self.p.op[self.i])
-
-    @property
-    def base(self) -> int:
-        return int(self.p.out[self.i])
-
-    @property
-    def m(self) -> int:
-        return int(self.p.size[self.i])
-
-    @property
-    def a0(self) -> int:
-        return int(self.p.arg0[self.i])
-
-    @property
-    def a1(self) -> int:
-        return int(self.p.arg1[self.i])
-
-    @property
-    def par(self) -> int:
-        return int(self.p.par[self.i])
-
-    @property
-    def codes(self) -> str:
-        return ", ".join(_i(c) for c in self.p.q[self.i])
+    @classmethod
+    def of(cls, w: _Writer, p: Program, i: int, one_slot: int) -> "_Step":
+        return cls(w, p, i, one_slot, *(int(v) for v in (p.op[i], p.out[i], p.size[i], p.arg0[i],
+                                                         p.arg1[i], p.par[i])),
+                   ", ".join(_i(c) for c in p.q[i]))
 
     @property
     def n_in(self) -> str:
@@ -299,7 +283,7 @@ class _Step:
 
 
 def _write_step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
-    st = _Step(w, p, i, one_slot)
+    st = _Step.of(w, p, i, one_slot)
     write = STEP_WRITERS.get(st.op)
     if write is None:
         raise InternalError(f"no code for opcode {st.op} (a bug in lstm_hw, please report it)")
