@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,26 @@ def test_hard_sigmoid_example_runs_as_the_exact_arithmetic_says(tmp_path):
         outputs.append([Fraction(r[1]) for r in rows])
     assert outputs[0] == outputs[1] == want
     assert want[0] == 0 and want[-1] == 1 and 0 < want[5] < 1
+
+
+# Where op names may be compared as strings: the cell table, the lowering table, and the exact
+# oracle (a second, independent statement of every op's meaning, on purpose). Everywhere else
+# the compiler asks an op's Kind (or a table keyed by op answers).
+OP_NAMES_ALLOWED = {"compile/cells.py", "compile/schedule.py", "sim/oracle.py"}
+
+
+def test_op_names_are_compared_only_in_the_tables():
+    from lstm_hw.compile.cells import SPECS
+    names = "|".join(sorted(SPECS))
+    compared = re.compile(rf"""(\bop\b|\.op\b)\s*(==|!=)\s*["']({names})["']"""
+                          rf"""|(\bop\b|\.op\b)\s+(not\s+)?in\s+[(\[{{]\s*["']({names})["']""")
+    found = []
+    package = ROOT / "lstm_hw"
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if compared.search(line) and rel not in OP_NAMES_ALLOWED:
+                found.append(f"lstm_hw/{rel}:{n}: {line.strip()}")
+    assert not found, "op names compared outside the tables:\n" + "\n".join(found)
+    # and the pattern does find them where they are
+    assert compared.search((package / "sim" / "oracle.py").read_text())
