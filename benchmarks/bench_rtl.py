@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import lstm_hw
-from lstm_hw.compile.cells import total_cost
+from lstm_hw.compile.pipeline import hardware_cost
 from lstm_hw.rtl import export_verilog
 from lstm_hw.rtl.synth import SynthTimeout, synthesise
 
@@ -96,11 +96,44 @@ def speed() -> None:
             report(f"{name}: lstm_hw / Verilator", eng / vl, "x")
 
 
-# The settings: formats of every block and table sizes of the gates, on the lecture's cells.
-SETTINGS = [(net, [f"*=ap_fixed<{w},{i},AP_RND,AP_SAT>", f"*_gate:table_size={t}"])
-            for net in ("memory_cell", "memory_cell_pipelined")
-            for w, i in ((6, 3), (8, 4), (10, 5), (12, 6), (14, 7), (16, 8))
-            for t in (16, 64, 256, 1024)]
+# The settings the cost model's constants were fitted on: every block's format (W) and the
+# gates' table sizes on the lecture's cell and its pipelined, folded twin; then gates and the
+# rest of different widths, so the ranking is not only "W goes up".
+FITTED = ([(net, [f"*=ap_fixed<{w},{w // 2},AP_RND,AP_SAT>", f"*_gate:table_size={t}"])
+           for net in ("memory_cell", "memory_cell_pipelined")
+           for w in (6, 8, 10, 12, 14, 16) for t in (16, 256, 1024)]
+          + [(net, [f"*=ap_fixed<{w},{w // 2},AP_RND,AP_SAT>",
+                    f"*_gate=ap_fixed<{g},1,AP_RND,AP_SAT>", "*_gate:table_size=256"])
+             for net in ("memory_cell", "memory_cell_pipelined")
+             for w, g in ((16, 6), (8, 14), (12, 8), (6, 12))])
+HELD_OUT_NETLISTS = ("memory_cell", "memory_cell_pipelined", "memory_cell_peephole",
+                     "memory_cell_layer", "memory_cell_peephole_lecture")
+QUANTISATION = ("AP_TRN", "AP_RND", "AP_RND_CONV")
+OVERFLOW = ("AP_WRAP", "AP_SAT")
+
+
+def held_out(n: int, seed: int = 13) -> list[tuple[str, list[str]]]:
+    """Settings the model was not fitted on: other shipped netlists, each block of its own
+    random format (W 4 to 18, rounding and overflow modes) and random table sizes."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        net = HELD_OUT_NETLISTS[k % len(HELD_OUT_NETLISTS)]
+        circuit = lstm_hw.load(NETLISTS / f"{net}.yaml")
+        rules = []
+        for c in circuit.cells:
+            if c.op in ("reg", "input") or c.params.get("impl") == "table":
+                continue      # a register keeps its input's format; tables come next
+            w = int(rng.integers(4, 19))
+            rules.append(f"{c.name}=ap_fixed<{w},{int(rng.integers(1, w))},"
+                         f"{rng.choice(QUANTISATION)},{rng.choice(OVERFLOW)}>")
+        for c in circuit.cells:
+            if c.params.get("impl") == "table":
+                w = int(rng.integers(4, 19))
+                rules += [f"{c.name}=ap_fixed<{w},1,{rng.choice(QUANTISATION)},AP_SAT>",
+                          f"{c.name}:table_size={int(2 ** rng.integers(4, 12))}"]
+        out.append((net, rules))
+    return out
 
 
 def ranks(values) -> np.ndarray:
@@ -119,19 +152,38 @@ def spearman(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def calibrate(n_settings: int, timeout: float) -> None:
-    print(f"the cost model against Yosys (synth_xilinx -family xcup), {n_settings} settings")
+def synth_and_model(settings, timeout: float) -> tuple[list[float], list[float]]:
+    """Yosys's and the model's LUT-equivalents of each (netlist, precision) setting, printed."""
     model, synth = [], []
-    for net, precision in SETTINGS[:n_settings]:
+    for net, precision in settings:
         circuit = lstm_hw.load(NETLISTS / f"{net}.yaml", precision)
-        result = synthesise(export_verilog(circuit), "xilinx", timeout)
-        model.append(total_cost(circuit.cells)["total"])
+        try:
+            result = synthesise(export_verilog(circuit), "xilinx", timeout)
+        except SynthTimeout:
+            print(f"  {net:<22} {' '.join(precision)}: Yosys over {timeout:g} s (left out)")
+            continue
+        model.append(hardware_cost(circuit)["total"])
         synth.append(result.lut_equivalents)
-        print(f"  {net:<22} {' '.join(precision):<48} model {model[-1]:>8,.0f}  "
-              f"Yosys {synth[-1]:>8,.0f}  ({result.luts} LUTs, {result.ffs} FFs, "
-              f"{result.dsps} DSPs, {result.brams:g} BRAMs, {result.seconds:g} s)")
-    report(f"Spearman rank correlation, model vs Yosys LUT-eq ({len(model)} settings)",
+        rules = " ".join(precision)
+        print(f"  {net:<22} {rules[:60] + ('...' if len(rules) > 60 else ''):<63} "
+              f"model {model[-1]:>7,.0f}  Yosys {synth[-1]:>7,.0f}  ({result.luts} LUTs, "
+              f"{result.ffs} FFs, {result.dsps} DSPs, {result.brams:g} BRAMs, "
+              f"{result.seconds:g} s)", flush=True)
+    return model, synth
+
+
+def calibrate(n_fitted: int, n_held_out: int, timeout: float) -> None:
+    print(f"the cost model against Yosys (synth_xilinx -family xcup): {n_fitted} settings the "
+          f"model was fitted on")
+    model, synth = synth_and_model(FITTED[:n_fitted], timeout)
+    report(f"Spearman rank correlation, model vs Yosys LUT-eq, fitted ({len(model)} settings)",
            spearman(model, synth), "x")
+    print(f"{n_held_out} held-out settings (other netlists, random formats per block)")
+    model_h, synth_h = synth_and_model(held_out(n_held_out), timeout)
+    report(f"Spearman rank correlation, held out ({len(model_h)} settings)",
+           spearman(model_h, synth_h), "x")
+    report(f"Spearman rank correlation, all ({len(model) + len(model_h)} settings)",
+           spearman(model + model_h, synth + synth_h), "x")
     for path in sorted(NETLISTS.glob("*.yaml")):
         try:
             result = synthesise(export_verilog(lstm_hw.load(path)), "xilinx", timeout)
@@ -140,20 +192,22 @@ def calibrate(n_settings: int, timeout: float) -> None:
             print(f"  Yosys synth_xilinx of {path.stem}: over {timeout:g} s (stopped)")
 
 
-def run(do_speed: bool = True, do_calibrate: bool = True, n_settings: int = len(SETTINGS),
-        timeout: float = 600) -> None:
+def run(do_speed: bool = True, do_calibrate: bool = True, n_fitted: int = len(FITTED),
+        n_held_out: int = 20, timeout: float = 600) -> None:
     if shutil.which("verilator") and do_speed:
         speed()
     if shutil.which("yosys") and do_calibrate:
-        calibrate(n_settings, timeout)
+        calibrate(n_fitted, n_held_out, timeout)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_rtl")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--calibrate", action="store_true")
-    parser.add_argument("--settings", type=int, default=len(SETTINGS))
+    parser.add_argument("--settings", type=int, default=len(FITTED),
+                        help="the first N fitted settings")
+    parser.add_argument("--held-out", type=int, default=20, help="N held-out settings")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     both = not (args.speed or args.calibrate)
-    run(args.speed or both, args.calibrate or both, args.settings, args.timeout)
+    run(args.speed or both, args.calibrate or both, args.settings, args.held_out, args.timeout)

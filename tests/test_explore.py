@@ -16,7 +16,9 @@ import pytest
 from cli_helpers import run_cli
 
 import lstm_hw
-from lstm_hw.compile.cells import constant_bits, cost, multiplier_cost, total_cost
+from lstm_hw.compile.cells import constant_bits, cost, multiplier_cost, table_luts, table_reads, \
+    total_cost
+from lstm_hw.compile.pipeline import hardware_cost, hardware_costs
 from lstm_hw.explore import EvalConfig, run_sweep
 from lstm_hw.explore.evaluate import SettingResult, evaluate
 from lstm_hw.explore.grid import Setting, SweepError, expand, from_args, from_file
@@ -121,16 +123,38 @@ def test_sweep_file(tmp_path):
 
 # -- the cost model ------------------------------------------------------------------------------
 def test_multiplier_and_constant_costs():
-    assert multiplier_cost(8, 10) == (0, 80)           # small: LUTs
-    assert multiplier_cost(16, 16) == (1, 0)           # one DSP48E2 (27 x 18)
+    # synth_xilinx puts a product of 9 bits or more (operands of 2 bits or more) in DSP48E2
+    # slices of 27 x 18, tiling wider ones and adding the partial products in LUTs
+    assert multiplier_cost(3, 4) == (0, 12)            # a 7-bit product: LUTs
+    assert multiplier_cost(1, 16) == (0, 16)           # by one bit: an AND per bit
+    assert multiplier_cost(8, 10) == (1, 0)            # 18 bits: one DSP
+    assert multiplier_cost(4, 5) == (1, 0)             # 9 bits: one DSP
+    assert multiplier_cost(16, 16) == (1, 0)
     assert multiplier_cost(27, 18) == (1, 0)
     assert multiplier_cost(18, 27) == (1, 0)
-    assert multiplier_cost(28, 18) == (2, 0)
-    assert multiplier_cost(32, 32) == (4, 0)           # 2 x 2 tiles either way round
-    assert multiplier_cost(11, 4) == (1, 0)            # one operand wider than 10 bits
+    assert multiplier_cost(28, 18) == (2, 28 + 18 - 18)        # two tiles, one sum of 28 bits
+    assert multiplier_cost(32, 32) == (4, 3 * (64 - 18))       # 2 x 2 tiles either way round
     assert constant_bits(0) == 0
     assert constant_bits(256) == 1                     # a power of two: a shift
     assert constant_bits(-100 * 256) == 6              # 25 after the shift, 5 bits and a sign
+
+
+def test_table_cost_follows_the_entries():
+    """A ROM in logic: the index (n LUTs for n index bits), then per output bit its intervals
+    (two comparisons with the n-bit index each, n / 5 LUTs) or its stored bits (1 LUT per 24),
+    whichever is fewer."""
+    assert table_luts(np.zeros(1024, np.int64), 8) == 10                # constant: the index
+    step = np.repeat([0, 1], 512)
+    assert table_luts(step, 1) == 10 + 1 * 2           # one interval, two 5-bit comparisons
+    alternating = np.tile([0, 1], 512)                 # 1023 changes: stored, 1024 / 24 LUTs
+    assert table_luts(alternating, 1) == 10 + 43
+    assert table_luts(alternating * 3, 2) == 10 + 2 * 43
+    # a 4-bit input reaches at most 16 of the 1,024 entries, and the table costs what they do
+    narrow = lstm_hw.load(CELL, precision=["z_in=ap_fixed<4,4,AP_RND,AP_SAT>"])
+    table = narrow.cell("in_gate").params["table"]
+    reads = table_reads(table, narrow.cell("z_in").fmt)
+    assert len(table.entries) == 1024 and 1 < len(reads) <= 16
+    assert cost(narrow.cell("in_gate"), narrow.cells)["table_luts"] == table_luts(reads, 16)
 
 
 def test_cost_of_the_lecture_cell():
@@ -140,20 +164,34 @@ def test_cost_of_the_lecture_cell():
     assert total["multipliers"] == 6 and total["dsp"] == 6 and total["mult_luts"] == 0
     assert total["table_bits"] == 3 * 1024 * 16 and total["reg_bits"] == 16
     assert total["total"] == (total["mult_luts"] + total["adder_bits"] + total["logic_bits"]
-                              + 100 * total["dsp"] + total["reg_bits"] / 2
-                              + total["table_bits"] / 64)
-    narrow = lstm_hw.load(CELL, precision=["*=ap_fixed<8,8,AP_RND,AP_SAT>"])
+                              + total["table_luts"] + 100 * total["dsp"]
+                              + total["reg_bits"] / 2)
+    assert hardware_cost(circuit) == total            # untimed: the circuit is the hardware
+    narrow = lstm_hw.load(CELL, precision=["*=ap_fixed<4,4,AP_RND,AP_SAT>"])
     small_total = total_cost(narrow.cells)
-    assert small_total["dsp"] == 0 and small_total["mult_luts"] > 0
+    # 4 x 4-bit products (the weight 100 saturates to 7 in ap_fixed<4,4>): 8 bits, in LUTs
+    assert small_total["dsp"] == 0 and small_total["mult_luts"] == 6 * 4 * 4
     assert small_total["total"] < total["total"]
     z = circuit.cell("z")
     assert cost(z, circuit.cells)["multipliers"] == 0
 
 
+def test_hardware_cost_counts_the_timing_registers():
+    """The pipelined cell's hardware has registers its netlist does not name: z and out_gate
+    wait a cycle for their readers (balancing, 16 bits each) and the valid bit runs down six
+    stages; the latency stages are in both."""
+    circuit = lstm_hw.load(ROOT / "netlists" / "memory_cell_pipelined.yaml")
+    assert hardware_cost(circuit)["reg_bits"] == total_cost(circuit.cells)["reg_bits"] + 2 * 16 + 6
+    per_signal = hardware_costs(circuit)
+    assert per_signal["z"]["reg_bits"] == 16 and per_signal[None]["reg_bits"] == 6
+    assert per_signal["in_gate"]["reg_bits"] == 16          # its latency stage
+
+
 def test_info_shows_the_cost():
     proc = lstm_hw_cmd("info", CELL)
     assert proc.returncode == 0
-    assert "cost estimate: 1,625 LUT-equivalents" in proc.stdout
+    total = hardware_cost(lstm_hw.load(CELL))["total"]
+    assert f"cost estimate: {total:,.0f} LUT-equivalents" in proc.stdout
     assert "6 DSP slices (27x18)" in proc.stdout
 
 

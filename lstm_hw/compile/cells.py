@@ -188,23 +188,69 @@ def float_eval(cell, args: list[np.ndarray], ctrl: dict[str, np.ndarray]) -> np.
     raise KeyError(op)
 
 
-# The cost model's constants: a mid-range AMD/Xilinx UltraScale+ FPGA (see cost()).
+# The cost model's constants: a mid-range AMD/Xilinx UltraScale+ FPGA as Yosys's synth_xilinx
+# maps onto it (see cost(); calibrated against it by benchmarks/bench_rtl.py --calibrate).
 DSP_A, DSP_B = 27, 18     # a DSP48E2 slice multiplies 27 x 18 bits (7-series DSP48E1: 25 x 18)
-LUT_MULT_MAX = 10         # a multiplier whose operands are both this narrow is built from LUTs
+DSP_MIN_PRODUCT = 9       # synth_xilinx puts a product of >= 9 bits (operands >= 2 bits) in DSPs
 DSP_LUTS = 100            # one DSP slice in LUT-equivalents (about the LUT:DSP ratio of such parts)
-ROM_BITS_PER_LUT = 64     # a LUT6 holds 64 bits of distributed ROM
+ROM_BITS_PER_LUT = 64     # a LUT6 holds 64 bits of ROM (a block RAM's worth, in synth.py)
+STORED_BITS_PER_LUT = 24  # a ROM column synthesised as stored bits: LUT6s, their mux tree and
+                          # what ABC adds, fitted on sigmoid tables of 16 to 4,096 entries
+INDEX_BITS_PER_LUT = 5    # comparing a table index with a constant: a LUT6 per 5 index bits
+MUX_INPUTS_PER_LUT = 3    # a LUT6 picks one of 4 inputs: an n-way choice is (n - 1) / 3 per bit
 FFS_PER_LUT = 2           # a slice has two flip-flops per LUT
 COST_KEYS = ("multipliers", "mult_bits", "dsp", "mult_luts", "adder_bits", "logic_bits",
-             "reg_bits", "table_bits", "total")
+             "reg_bits", "table_bits", "table_luts", "total")
 
 
 def multiplier_cost(wa: int, wb: int) -> tuple[int, int]:
-    """(DSP slices, LUTs) of one wa x wb bit multiplier: LUTs ~ wa * wb when both operands are
-    at most LUT_MULT_MAX bits, else DSP slices tiling the product (ceil-based, either way round)."""
-    if wa <= LUT_MULT_MAX and wb <= LUT_MULT_MAX:
+    """(DSP slices, LUTs) of one wa x wb bit multiplier, as synth_xilinx builds it: a product of
+    fewer than DSP_MIN_PRODUCT bits, or by a 1-bit operand, in LUTs (~ wa * wb); any other in
+    DSP48E2 slices tiling it, ceil(wa/27) * ceil(wb/18) (either way round, the fewer), their
+    partial products added in LUTs (one per bit of the sum above the first slice's 18)."""
+    if min(wa, wb) < 2 or wa + wb < DSP_MIN_PRODUCT:
         return 0, wa * wb
     tiles = min(-(-wa // DSP_A) * -(-wb // DSP_B), -(-wa // DSP_B) * -(-wb // DSP_A))
-    return tiles, 0
+    return tiles, (tiles - 1) * (wa + wb - DSP_B)
+
+
+def mux_luts(ways: int, bits: int) -> int:
+    """LUTs of a choice of one of ``ways`` values of ``bits`` bits (a LUT6 is a 4-to-1 mux)."""
+    return -(-(ways - 1) // MUX_INPUTS_PER_LUT) * bits
+
+
+def table_reads(table, x_fmt) -> np.ndarray:
+    """The entries a table can read, in index order: those its input's values reach (a 5-bit
+    input reaches at most 32 of 1024; inputs over 16 bits are taken to reach them all)."""
+    if x_fmt.width > 16:
+        return table.entries
+    big = max(abs(x_fmt.lo), abs(x_fmt.hi)) * abs(table.a) + abs(table.b) >= 2**62
+    num = np.arange(x_fmt.lo, x_fmt.hi + 1, dtype=np.int64).astype(object if big else np.int64)
+    num = num * table.a
+    if table.trunc:      # as sim/ops.py's table_index: toward zero, then - b; else floor
+        idx = np.where(num < 0, -(-num // table.c), num // table.c) - table.b
+    else:
+        idx = (num - table.b) // table.c
+    idx = np.clip(idx.astype(np.int64), 0, len(table.entries) - 1)
+    return table.entries[np.unique(idx)]
+
+
+def table_luts(entries, width: int) -> int:
+    """LUTs of a ROM of ``entries`` (raw integers, ``width`` bits each) read without a register,
+    as logic synthesis builds it from its contents: per output bit, a column that changes value
+    t times along the index is (t + 1) // 2 intervals of the n-bit index, each two comparisons
+    with constants (n / INDEX_BITS_PER_LUT LUTs), unless storing the column is cheaper (entries /
+    STORED_BITS_PER_LUT LUTs); plus n for the index logic. A smooth function (a sigmoid of few
+    output bits) costs far less than its bits / 64, a table of fine entries more."""
+    e = np.asarray(entries, dtype=np.int64) & ((1 << width) - 1)
+    n = max(_log2_ceil(len(e)), 1)
+    luts = n
+    for j in range(width):
+        changes = int(np.count_nonzero(np.diff((e >> j) & 1)))
+        if changes:
+            luts += min((changes + 1) // 2 * -(-n // INDEX_BITS_PER_LUT),
+                        -(-len(e) // STORED_BITS_PER_LUT))
+    return luts
 
 
 def constant_bits(raw: int) -> int:
@@ -233,32 +279,43 @@ def constant_range(raw: int, frac: int) -> tuple[int, int]:
 
 
 def cost(cell, cells) -> dict[str, float]:
-    """The hardware cost estimate of one cell (``info`` shows it, ``sweep`` and ``tune`` rank by
-    ``total``). A model for comparing settings, not a synthesis result:
+    """The hardware cost estimate of one cell of a circuit (``hardware_cost`` in
+    compile/pipeline.py sums it over the clocked hardware that ``verilog`` exports; ``info``,
+    ``sweep`` and ``tune`` rank by its ``total``). A model for comparing settings, calibrated
+    against Yosys's synth_xilinx (benchmarks/bench_rtl.py --calibrate), not a synthesis result:
 
     - multipliers (``mul``; ``dot`` products; ``pwl`` slopes), each with its operand widths
       (``mult_bits`` sums wa * wb). A product by a constant weight takes the weight's significant
       bits plus a sign (trailing zeros are a shift); weights of 0 and powers of two cost nothing.
-      Both operands <= 10 bits: LUTs, ``mult_luts`` += wa * wb; otherwise ``dsp`` += the DSP48E2
-      slices (27 x 18) that tile it, ceil(wa / 27) * ceil(wb / 18) (or the other way round,
-      whichever is fewer). A folded ``dot`` (``multipliers: K``) has K multipliers of the weight
-      width by the widest input, its weights in a ROM, and an accumulator register.
+      A product of >= 9 bits: ``dsp`` += the DSP48E2 slices (27 x 18) that tile it (synthesis
+      puts even a product by a constant there), a smaller one ``mult_luts`` += wa * wb
+      (``multiplier_cost``).
     - ``adder_bits``: every adder at the width it works at (about one LUT per bit, carry chain):
       a ``dot`` row of t terms (its nonzero products and bias) has t - 1 adders, as wide as the
       ``accum`` format or, without one, the exact sum (max integer bits + max fractional bits of
       the products + ceil(log2 t) growth bits; a product by a constant m * 2**e, m odd, has the
-      input's integer bits + ceil(log2 m) + e and its fractional bits + max(-e, 0)); ``add``/``sub`` of n operands: n - 1 adders as
-      wide as their exact sum; ``min``/``max`` of n operands: n - 1 comparators (adders) and
-      n - 1 muxes as wide as the aligned operands; ``clip``: two of each.
+      input's integer bits + ceil(log2 m) + e and its fractional bits + max(-e, 0)); ``add``/
+      ``sub`` of n operands: n - 1 adders as wide as their exact sum; ``min``/``max`` of n
+      operands: n - 1 comparators (adders) and n - 1 muxes as wide as the aligned operands;
+      ``clip``: two of each; a pwl's knots: a comparator each.
     - ``logic_bits``: quantising the exact result into the cell's format, per bit of the format:
       rounding (every mode but AP_TRN) when fractional bits are dropped, saturation (every mode
       but AP_WRAP) when integer bits are dropped; a ``mux`` of n operands, n - 1 bits per bit.
-    - ``reg_bits``: registers (``reg``) and pipeline stages (``latency: N``), bits = width.
-    - ``table_bits``: lookup tables, entries x width (pwl: slopes and intercepts).
-      ``exact`` activations are a simulation device and cost nothing here.
+    - ``reg_bits``: registers (``reg``: in the hardware also the pipeline, balancing and valid
+      registers), bits = width.
+    - ``table_bits``: lookup tables, entries x width (pwl: slopes and intercepts), for
+      reference; ``table_luts``: the logic that holds them (``table_luts``: from the entries
+      themselves, a smooth table costs less than its bits). ``exact`` activations are a
+      simulation device and cost nothing here.
+    - a folded ``dot`` (``multipliers: K`` over T cycles) is the state machine the Verilog export
+      writes: K multipliers of the widest weight by the widest (aligned) input, each fed by a
+      T-way choice of weight (a ROM over the steps) and of input (T - 1 mux bits per input
+      bit), K accumulating adders whose sum goes to one of the rows (a mux of the rows and one
+      back into each), registers for the inputs, the accumulators and the results, and a step
+      counter.
 
-    ``total`` (LUT-equivalents) = mult_luts + adder_bits + logic_bits + 100 * dsp
-    + reg_bits / 2 (two flip-flops per LUT) + table_bits / 64 (a LUT6 is a 64-bit ROM).
+    ``total`` (LUT-equivalents) = mult_luts + adder_bits + logic_bits + table_luts
+    + 100 * dsp + reg_bits / 2 (two flip-flops per LUT).
     """
     c = dict.fromkeys(COST_KEYS, 0)
     fmt, n, op, p = cell.fmt, cell.size, cell.op, cell.params
@@ -273,11 +330,11 @@ def cost(cell, cells) -> dict[str, float]:
     exact = None     # (integer bits, fractional bits) of the exact result, before quantisation
     arg_fmts = [cells[a].fmt for a in cell.args]
     if op == "dot":
-        w_fmt, b_fmt, acc = p["w_fmt"], p["b_fmt"], p.get("accum")
+        w_fmt, b_fmt, acc = p.w_fmt, p.b_fmt, p.accum
         x_fmts = [cells[a].fmt for a in cell.args for _ in range(cells[a].size)]
-        folded = p.get("multipliers")
+        folded = p.multipliers and p.w_raw.size > p.multipliers
         widest, ints, fracs = 0, [], []
-        for row, bias in zip(p["w_raw"], p["b_raw"]):
+        for row, bias in zip(p.w_raw, p.b_raw):
             used = [k for k, v in enumerate(row) if v]
             terms = []
             for k in used:       # a product's exact range: the input's, scaled by the weight
@@ -302,10 +359,9 @@ def cost(cell, cells) -> dict[str, float]:
             if not folded:
                 c["adder_bits"] += (len(terms) - 1) * width
         if folded:
-            mult(w_fmt.width, max(x.width for x in x_fmts), folded)
-            c["table_bits"] += int((p["w_raw"] != 0).sum()) * w_fmt.width
-            c["adder_bits"] += folded * widest
-            c["reg_bits"] += n * widest
+            _folded_dot(c, cell, x_fmts, widest, mult)
+        elif p.multipliers:    # one cycle: the dot, its result registered
+            c["reg_bits"] += n * fmt.width
         if acc:
             exact = (acc.integer, acc.frac)
         elif ints:
@@ -333,27 +389,50 @@ def cost(cell, cells) -> dict[str, float]:
         c["logic_bits"] += 2 * n * compared
         exact = (fmt.integer, max(x_fmt.frac, fmt.frac))
     elif op == "mux":
-        c["logic_bits"] += n * fmt.width * (len(arg_fmts) - 1)
+        c["logic_bits"] += n * mux_luts(len(arg_fmts), fmt.width)
     elif op == "reg":
         c["reg_bits"] += n * fmt.width
-    elif op in ACTIVATIONS and p.get("impl") == "table":
-        stored = p["table"].entry_fmt or fmt      # hls4ml's table_t, or the cell's format
-        c["table_bits"] += len(p["table"].entries) * stored.width
-    elif op in ACTIVATIONS and p.get("impl") == "pwl":
-        pw, x_fmt = p["pwl"], arg_fmts[0]
+    elif op in ACTIVATIONS and cell.impl == "table":
+        stored = p.table.entry_fmt or fmt      # hls4ml's table_t, or the cell's format
+        c["table_bits"] += len(p.table.entries) * stored.width
+        c["table_luts"] += table_luts(table_reads(p.table, arg_fmts[0]), fmt.width)
+    elif op in ACTIVATIONS and cell.impl == "pwl":
+        pw, x_fmt = p.pwl, arg_fmts[0]
         c["table_bits"] += 2 * len(pw.slope) * pw.coef_fmt.width
+        c["table_luts"] += n * (table_luts(pw.slope, pw.coef_fmt.width)
+                                + table_luts(pw.icpt, pw.coef_fmt.width))
         mult(pw.coef_fmt.width, x_fmt.width, n)
         exact = (pw.coef_fmt.integer + x_fmt.integer + 1, pw.coef_fmt.frac + x_fmt.frac)
-        c["adder_bits"] += n * sum(exact)
-    if exact is not None:
-        if exact[1] > fmt.frac and fmt.rounding != "AP_TRN":
-            c["logic_bits"] += n * fmt.width
-        if exact[0] > fmt.integer and fmt.saturation != "AP_WRAP":
-            c["logic_bits"] += n * fmt.width
+        c["adder_bits"] += n * (sum(exact) + len(pw.knots) * x_fmt.width)
+    if exact is not None and exact[0] > fmt.integer and fmt.saturation != "AP_WRAP":
+        rounded = exact[1] > fmt.frac and fmt.rounding != "AP_TRN"
+        c["logic_bits"] += n * fmt.width * (2 if rounded else 1)
     c["reg_bits"] += cell.latency * n * fmt.width
-    c["total"] = (c["mult_luts"] + c["adder_bits"] + c["logic_bits"] + DSP_LUTS * c["dsp"]
-                  + c["reg_bits"] / FFS_PER_LUT + c["table_bits"] / ROM_BITS_PER_LUT)
+    c["total"] = (c["mult_luts"] + c["adder_bits"] + c["logic_bits"] + c["table_luts"]
+                  + DSP_LUTS * c["dsp"] + c["reg_bits"] / FFS_PER_LUT)
     return c
+
+
+def _folded_dot(c: dict, cell, x_fmts, acc_width: int, mult) -> None:
+    """A folded dot's state machine (rtl/verilog.py: fold), added into the cost ``c``."""
+    p, m = cell.params, cell.size
+    k_mul = int(p.multipliers)
+    w_raw = np.asarray(p.w_raw, dtype=np.int64).ravel()
+    n_in = len(x_fmts)
+    steps = -(-len(w_raw) // k_mul)
+    top_frac = max(f.frac for f in x_fmts)   # inputs aligned to the finest binary point
+    xw = max(f.integer for f in x_fmts) + top_frac
+    ww = max(int(abs(w_raw).max()).bit_length() + 1, 2)
+    mult(ww, xw, k_mul)
+    c["table_bits"] += int((w_raw != 0).sum()) * p.w_fmt.width
+    for s in range(k_mul):          # multiplier s takes products s, s + K, s + 2K...
+        ks = range(s, len(w_raw), k_mul)
+        rows = len({k // n_in for k in ks})
+        c["table_luts"] += table_luts([w_raw[k] for k in ks], ww)
+        c["logic_bits"] += mux_luts(len(ks), xw) + mux_luts(rows, acc_width) + rows * acc_width
+    c["adder_bits"] += k_mul * acc_width
+    c["logic_bits"] += (n_in * xw + m * acc_width)    # start: load the inputs and the biases
+    c["reg_bits"] += n_in * xw + m * acc_width + _log2_ceil(steps) + 1 + m * cell.fmt.width
 
 
 def total_cost(cells) -> dict[str, float]:

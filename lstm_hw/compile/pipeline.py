@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic, Diagnostics, NetlistError, SourceLoc
 from ..netlist.parse import load_design, parse_precision_rule
 from ..netlist.schema import Design, PrecisionRule
+from .cells import COST_KEYS, cost
 from .circuit import Circuit
 from .elaborate import Options, elaborate
 from .schedule import Program, lower, verify_program
@@ -79,3 +80,37 @@ def compile_circuit(circuit: Circuit, design: Design | None = None) -> Compiled:
     compiled = Compiled(circuit, timing, hardware, present, program, design)
     circuit._compiled = compiled
     return compiled
+
+
+def signal_of(name: str, signals) -> str | None:
+    """The netlist signal a hardware cell belongs to: itself, or the signal whose pipeline
+    (``NAME.comb``, ``NAME.p1``), balancing (``NAME.d1``) or control (``NAME.enable``)
+    registers it is; None for the valid chain (``valid.d1``...), which belongs to none."""
+    while name not in signals and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name if name in signals else None
+
+
+def hardware_costs(circuit: Circuit) -> dict[str | None, dict[str, float]]:
+    """The cost model (cells.py: cost) of the hardware that runs, as the Verilog export builds
+    it, per netlist signal (its pipeline, balancing and control registers included; None: the
+    valid bits). A timed circuit's hardware has more than its cells: registers on every
+    ``latency`` stage and on values waiting for a later reader, the valid chain, folded dots'
+    state machines."""
+    hw = compile_circuit(circuit).hardware
+    signals = set(circuit.by_name)
+    out: dict[str | None, dict[str, float]] = {}
+    for cell in hw.cells:
+        owner = out.setdefault(signal_of(cell.name, signals), dict.fromkeys(COST_KEYS, 0))
+        for key, value in cost(cell, hw.cells).items():
+            owner[key] += value
+    return out
+
+
+def hardware_cost(circuit: Circuit) -> dict[str, float]:
+    """``hardware_costs`` summed: what ``info``, ``sweep`` and ``tune`` report and rank by."""
+    total = dict.fromkeys(COST_KEYS, 0)
+    for part in hardware_costs(circuit).values():
+        for key, value in part.items():
+            total[key] += value
+    return total

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import limits
-from ..compile.cells import total_cost
 from ..compile.circuit import Circuit
-from ..compile.pipeline import compile_netlist
+from ..compile.pipeline import compile_netlist, hardware_cost
 from ..diagnostics import NetlistError
 from ..netlist.parse import load_design
 from ..report.params import parameter_errors
@@ -209,7 +208,7 @@ def evaluate(config: EvalConfig, setting: Setting, index: int = 0,
     x, names, ref = reference_of(config, circuit)
     n_out = len(circuit.outputs)
     bad = [f"{p.cell}.{p.what}" for p in parameter_errors(circuit) if p.overflowed]
-    cost = total_cost(circuit.cells)
+    cost = hardware_cost(circuit)
     if has_task(circuit):
         sim = _Recorder(circuit, names, config.sequences, threads)
         r = run_check(circuit, config.sequences, config.steps, config.seed, config.tolerance,

@@ -102,13 +102,13 @@ def render_sweep(s: SweepResult, top: int | None = None) -> str:
     for reason, n in s.skipped.items():
         lines.append(f"skipped {n} setting{'s' if n != 1 else ''}: {reason}")
     lines.append("cost: LUT-equivalents of the estimate in `lstm-hw info` (LUTs + 100 per DSP "
-                 "+ register bits / 2 + table bits / 64)")
+                 "+ register bits / 2)")
     return "\n".join(lines)
 
 
 # -- CSV and JSON ------------------------------------------------------------------------------
 COST_COLUMNS = ("total", "dsp", "mult_luts", "multipliers", "adder_bits", "logic_bits",
-                "reg_bits", "table_bits")
+                "reg_bits", "table_bits", "table_luts")
 
 
 def csv_rows(s: SweepResult) -> tuple[list[str], list[list]]:

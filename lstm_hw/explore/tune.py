@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..compile.cells import Kind, total_cost
+from ..compile.cells import Kind
 from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
+from ..compile.pipeline import hardware_cost
 from ..diagnostics import NetlistError, UserError
 from ..files import STDOUT, write_output
 from ..fixed import FixedFormat, FormatError
@@ -243,7 +244,7 @@ class _Search:
 
     def cost(self, state: dict) -> float:
         try:
-            return total_cost(elaborate_setting(self.config, self.rules(state)).cells)["total"]
+            return hardware_cost(elaborate_setting(self.config, self.rules(state)))["total"]
         except NetlistError:
             return float("inf")
 
@@ -382,7 +383,7 @@ def render_tune(r: TuneResult) -> str:
     lines += ["", f"cost: {b['total']:,.0f} -> {t['total']:,.0f} LUT-equivalents{ratio}; "
                   f"DSP {b['dsp']} -> {t['dsp']}, LUT multipliers {b['mult_luts']:,} -> "
                   f"{t['mult_luts']:,}, adder bits {b['adder_bits']:,} -> {t['adder_bits']:,}, "
-                  f"table bits {b['table_bits']:,} -> {t['table_bits']:,}, register bits "
+                  f"table LUTs {b['table_luts']:,} -> {t['table_luts']:,}, register bits "
                   f"{b['reg_bits']:,} -> {t['reg_bits']:,}"]
     lines.append("result with the tuned precision: " + _describe_result(r.best))
     lines.append("result with the netlist's own:   " + _describe_result(r.baseline))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..compile.cells import DSP_A, DSP_B, DSP_LUTS, cost, total_cost
+from ..compile.cells import DSP_A, DSP_B, DSP_LUTS
 from ..compile.circuit import Circuit
-from ..compile.pipeline import Compiled, compile_circuit
+from ..compile.pipeline import Compiled, compile_circuit, hardware_cost, \
+    hardware_costs
 from .params import parameter_errors
 from .table import render_table
 
@@ -49,6 +50,7 @@ def render_info(circuit: Circuit) -> str:
     lines += render_timing(circuit)
     lines += ["", "signals:"]
     rows = []
+    costs = hardware_costs(circuit)      # each signal's pipeline and balancing registers with it
     for c in cells:
         lo, hi = c.fmt.to_float(c.fmt.lo), c.fmt.to_float(c.fmt.hi)
         impl = c.impl
@@ -57,7 +59,7 @@ def render_info(circuit: Circuit) -> str:
         elif impl == "pwl":
             impl = c.params.pwl.describe()
         rows.append([c.name, c.op, c.size, str(c.fmt), f"[{lo:g}, {hi:g}]",
-                     f"2^{-c.fmt.frac}", f"{cost(c, cells)['total']:,.0f}", impl])
+                     f"2^{-c.fmt.frac}", f"{costs[c.name]['total']:,.0f}", impl])
     lines += ["  " + ln for ln in render_table(
         ["name", "op", "size", "format", "range", "step", "cost", "implementation"], rows,
         "llrlllrl").splitlines()]
@@ -65,20 +67,22 @@ def render_info(circuit: Circuit) -> str:
     if errors:
         lines += ["", "constants, quantised into their formats:"]
         lines += [f"  {e.describe()}" for e in errors]
-    lines += [""] + render_cost(total_cost(cells))
+    lines += [""] + render_cost(hardware_cost(circuit))
+    if None in costs:
+        lines.append(f"  (the valid bits: {costs[None]['reg_bits']:,} register bits)")
     return "\n".join(lines)
 
 
 def render_cost(total: dict) -> list[str]:
     """The cost estimate (compile/cells.py: cost) in a few lines."""
     return [f"cost estimate: {total['total']:,.0f} LUT-equivalents "
-            f"(= LUTs + {DSP_LUTS} per DSP + register bits / 2 + table bits / 64)",
+            f"(= LUTs + {DSP_LUTS} per DSP + register bits / 2)",
             f"  multipliers: {total['multipliers']} ({total['mult_bits']:,} operand-bit "
             f"products): {total['dsp']} DSP slices ({DSP_A}x{DSP_B}), {total['mult_luts']:,} "
-            f"LUTs for those with both operands <= 10 bits",
+            f"LUTs for products under 9 bits",
             f"  adders {total['adder_bits']:,} bits, rounding/saturation/mux logic "
             f"{total['logic_bits']:,} bits, registers {total['reg_bits']:,} bits, lookup tables "
-            f"{total['table_bits']:,} bits"]
+            f"{total['table_bits']:,} bits in {total['table_luts']:,} LUTs"]
 
 
 def render_dump(compiled: Compiled) -> str:

@@ -6,6 +6,11 @@ BRAMs RAMB36 (RAMB18 counts a half), LUTRAM the distributed RAM primitives. Gene
 ``synth -lut 6``. LUT-equivalents add them up as ``cost()`` does: LUTs + LUTRAM + 100 per DSP +
 FFs / 2 + 576 per BRAM (a RAMB36 holds 36 Kbit, 576 LUT6 ROMs). Results are cached under the
 cache folder by the hash of the Verilog and the command, so a sweep synthesises a setting once.
+
+Per netlist signal (and so per module instance): the export is flat, so after synthesis Yosys's
+``autoname`` names every cell after the signal it drives, and a cell is counted for the netlist
+signal whose Verilog name (``l1.c`` element 3 is ``l1_c_3``) begins its name; cells left
+without such a name (logic shared between signals, which synthesis merged) are counted apart.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..compile.cells import DSP_LUTS, FFS_PER_LUT, ROM_BITS_PER_LUT
@@ -28,6 +33,13 @@ TARGETS = ("xilinx", "generic")
 TIMEOUT = 600
 BRAM_LUTS = 36 * 1024 // ROM_BITS_PER_LUT
 FF_CELLS = re.compile(r"^(FD[RSCP]E|FD[RSCP]E_1|\$_S?DFFE?_\w+|\$_DFF_\w+)$")
+# the cells of each resource, as Yosys selections (names listed per resource); a RAMB18 is
+# half a BRAM
+SELECT = {"xilinx": {"luts": "t:LUT1 t:LUT2 t:LUT3 t:LUT4 t:LUT5 t:LUT6",
+                     "ffs": "t:FDRE t:FDSE t:FDCE t:FDPE t:FDRE_1 t:FDSE_1 t:FDCE_1 t:FDPE_1",
+                     "dsps": "t:DSP48*", "ramb36": "t:RAMB36*", "ramb18": "t:RAMB18*",
+                     "lutram": "t:RAM32* t:RAM64* t:RAM128* t:RAM256*"},
+          "generic": {"luts": "t:$lut", "ffs": "t:$_DFF_* t:$_SDFF* t:$_DFFE_* t:$_SDFFE*"}}
 
 
 @dataclass
@@ -39,6 +51,7 @@ class SynthResult:
     brams: float
     lutram: int
     seconds: float
+    names: dict[str, list[str]] = field(default_factory=dict)   # resource -> its cells' names
 
     @property
     def lut_equivalents(self) -> float:
@@ -55,7 +68,9 @@ def script(module: VerilogModule, path: str, target: str) -> str:
         run = f"synth_xilinx -family xcup -noiopad -flatten -top {module.name}"
     else:
         run = f"synth -flatten -lut 6 -top {module.name}"
-    return f"read_verilog {path}; {run}; tee -o stat.txt stat"
+    lists = "".join(f"; tee -o {what}.txt select -list {sel}"
+                    for what, sel in SELECT[target].items())
+    return f"read_verilog {path}; {run}; autoname; tee -o stat.txt stat{lists}"
 
 
 def cell_counts(stat: str) -> dict[str, int]:
@@ -68,14 +83,20 @@ def cell_counts(stat: str) -> dict[str, int]:
     return counts
 
 
-def summarise(counts: dict[str, int], target: str, seconds: float) -> SynthResult:
+def cell_names(listing: str) -> list[str]:
+    """The cell names in ``select -list``'s 'module/name' lines."""
+    return [line.strip().split("/", 1)[1] for line in listing.splitlines() if "/" in line]
+
+
+def summarise(counts: dict[str, int], target: str, seconds: float,
+              names: dict[str, list[str]] | None = None) -> SynthResult:
     luts = sum(n for c, n in counts.items() if re.match(r"^(LUT[1-6]|\$lut)$", c))
     ffs = sum(n for c, n in counts.items() if FF_CELLS.match(c))
     dsps = sum(n for c, n in counts.items() if c.startswith("DSP48"))
     brams = sum(n * (1 if c.startswith("RAMB36") else 0.5) for c, n in counts.items()
                 if c.startswith(("RAMB36", "RAMB18")))
     lutram = sum(n for c, n in counts.items() if re.match(r"^RAM(32|64|128|256)", c))
-    return SynthResult(target, luts, ffs, dsps, brams, lutram, round(seconds, 1))
+    return SynthResult(target, luts, ffs, dsps, brams, lutram, round(seconds, 1), names or {})
 
 
 def cache_dir() -> Path:
@@ -105,7 +126,35 @@ def synthesise(module: VerilogModule, target: str = "xilinx",
         seconds = time.perf_counter() - t0
         if proc.returncode != 0:
             raise UserError(f"error: Yosys failed on {module.name}:\n{proc.stderr[-2000:]}")
-        result = summarise(cell_counts((Path(tmp) / "stat.txt").read_text()), target, seconds)
+        names = {what: cell_names((Path(tmp) / f"{what}.txt").read_text())
+                 for what in SELECT[target]}
+        result = summarise(cell_counts((Path(tmp) / "stat.txt").read_text()), target, seconds,
+                           names)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(asdict(result)))
     return result
+
+
+RESOURCES = ("luts", "ffs", "dsps", "brams", "lutram")
+
+
+def by_signal(result: SynthResult, signals: list[str]) -> dict[str | None, dict[str, float]]:
+    """Yosys's cells per netlist signal (None: cells named after no signal): each cell goes to
+    the signal whose Verilog name (dots as ``_``) is the longest prefix of its name ending at
+    an ``_`` or at its end. ``signals`` are the hardware's cell names."""
+    verilog = {name.replace(".", "_"): name for name in signals}
+    out: dict[str | None, dict[str, float]] = {}
+    for what, names in result.names.items():
+        for name in names:
+            owner, cut = None, len(name)
+            while cut > 0:
+                if name[:cut] in verilog:
+                    owner = verilog[name[:cut]]
+                    break
+                cut = name.rfind("_", 0, cut)
+            counts = out.setdefault(owner, dict.fromkeys(RESOURCES, 0))
+            if what.startswith("ramb"):
+                counts["brams"] += 0.5 if what == "ramb18" else 1
+            else:
+                counts[what] += 1
+    return out
