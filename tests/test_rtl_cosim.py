@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import csv
 import os
 import re
 import subprocess
@@ -28,8 +29,10 @@ from hypothesis import strategies as st
 import lstm_hw
 from cli_helpers import console_script, run_cli
 from external import need_executable
+from lstm_hw.compile.pipeline import hardware_cost
 from lstm_hw.rtl import export_verilog
 from lstm_hw.rtl.quantise import quantiser
+from lstm_hw.rtl.synth import synthesise
 from lstm_hw.tasks import memory
 from oracle_sim import own_quantise
 from lstm_hw.rtl.testbench import simulate
@@ -412,19 +415,60 @@ def test_internal_names_keep_the_netlist_names(shipped):
 # ---------------------------------------------------------------------------------------------
 # synthesis
 
-def test_synth_prints_yosys_counts_next_to_the_model(tmp_path):
+def test_synth_prints_yosys_counts_per_instance_next_to_the_model(tmp_path):
+    """Two instances of a multiply-accumulate module and a top-level sum: each instance's row has
+    its own 16-bit accumulator (16 FFs) and 16 x 16 product (one DSP), the top level none."""
     need_executable("yosys")
     netlist = tmp_path / "mac.yaml"
     netlist.write_text("lstm_hw: 1\nname: mac\nformat: ap_fixed<16,6,AP_RND,AP_SAT>\n"
-                       "inputs: [a, b]\noutputs: [acc]\nblocks:\n"
-                       "  p: {op: mul, in: [a, b]}\n  s: {op: add, in: [p, acc]}\n"
-                       "  acc: {op: reg, in: s, init: 0}\n")
+                       "modules:\n  mac:\n    inputs: [a, b]\n    outputs: [acc]\n"
+                       "    blocks:\n      p: {op: mul, in: [a, b]}\n"
+                       "      s: {op: add, in: [p, acc]}\n"
+                       "      acc: {op: reg, in: s, init: 0}\n"
+                       "inputs: [a, b, c]\noutputs: [y]\nblocks:\n"
+                       "  m1: {module: mac, in: {a: a, b: b}}\n"
+                       "  m2: {module: mac, in: {a: b, b: c}}\n"
+                       "  y: {op: add, in: [m1.acc, m2.acc]}\n")
     env = dict(os.environ, LSTM_HW_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.run([console_script(), "synth", str(netlist)], capture_output=True,
                           text=True, env=env)
     assert proc.returncode == 0, proc.stderr
-    total = next(line for line in proc.stdout.splitlines() if line.startswith("total"))
-    luts, ffs, dsps = (int(v.replace(",", "")) for v in total.split()[1:4])
-    assert ffs == 16 and dsps == 1 and luts > 16, proc.stdout    # acc, one 16x16 product
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines()
+            if line.split() and line.split()[0] in ("m1", "m2", "(top", "total")}
+    for inst in ("m1", "m2"):
+        luts, ffs, dsps = (int(v.replace(",", "")) for v in rows[inst][:3])
+        assert ffs == 16 and dsps == 1 and luts > 16, proc.stdout    # acc; its product
+        assert int(rows[inst][7]) == 1, proc.stdout                   # the model's DSP
+    top = [int(v.replace(",", "")) for v in rows["(top"][1:4]]        # '(top level)'
+    assert top[1:] == [0, 0] and top[0] >= 17, proc.stdout            # y: a 17-bit adder
+    total = [int(v.replace(",", "")) for v in rows["total"][:3]]
+    assert total[1:] == [32, 2], proc.stdout
     assert "Yosys (synth_xilinx -family xcup" in proc.stdout
     assert list((tmp_path / "cache" / "synth").glob("*.json"))   # cached by content
+
+
+def test_sweep_ranks_by_yosys_with_cost_synth(tmp_path, monkeypatch):
+    """sweep --cost synth: each setting's cost is Yosys's LUT-equivalents of its export (and its
+    DSPs, LUTs, FFs), the model's kept beside it; cached by content where synth looks."""
+    need_executable("yosys")
+    netlist = tmp_path / "fma.yaml"
+    netlist.write_text("lstm_hw: 1\nname: fma\nformat: ap_fixed<16,6,AP_RND,AP_SAT>\n"
+                       "inputs: [a, b, c]\noutputs: [y]\nblocks:\n"
+                       "  p: {op: mul, in: [a, b]}\n  y: {op: add, in: [p, c]}\n")
+    monkeypatch.setenv("LSTM_HW_CACHE_DIR", str(tmp_path / "cache"))
+    proc = run_cli("sweep", netlist, "--vary", "*=ap_fixed<{W},4,AP_RND,AP_SAT>", "--grid",
+                   "W=6,12", "--sequences", "20", "--steps", "5", "--workers", "1", "--cost",
+                   "synth", "--csv", tmp_path / "s.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "LUT-equivalents of Yosys's synth_xilinx" in proc.stdout
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [r["rules"] for r in rows] == [f"*=ap_fixed<{w},4,AP_RND,AP_SAT>" for w in (6, 12)]
+    for row in rows:
+        circuit = lstm_hw.load(netlist, [row["rules"]])
+        result = synthesise(export_verilog(circuit))       # from the sweep's cache
+        assert float(row["cost_total"]) == pytest.approx(result.lut_equivalents)
+        assert int(row["cost_dsp"]) == result.dsps == 1        # a 6 x 6 or 12 x 12 product
+        assert int(row["cost_ffs"]) == result.ffs and int(row["cost_luts"]) == result.luts
+        assert float(row["cost_model_total"]) == hardware_cost(circuit)["total"]
+    assert len(list((tmp_path / "cache" / "synth").glob("*.json"))) == 3  # and the netlist's own
+    assert float(rows[0]["cost_total"]) < float(rows[1]["cost_total"])   # 6 bits cost less

@@ -73,7 +73,15 @@ def _config(args):
         raise SweepError(f"--input-range {lo:g} {hi:g}: expected LO < HI")
     return EvalConfig(args.netlist, tuple(args.precision), args.weights_dir, args.sequences,
                       args.steps, args.seed, getattr(args, "tolerance", None),
-                      tuple(getattr(args, "signals", []) or ()), (lo, hi))
+                      tuple(getattr(args, "signals", []) or ()), (lo, hi),
+                      getattr(args, "cost", "model"))
+
+
+def _cost_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cost", choices=("model", "synth"), default="model",
+                   help="rank by the cost model (default) or by Yosys's synth_xilinx of each "
+                        "setting's Verilog export, in LUT-equivalents (slower: seconds to "
+                        "minutes a setting; cached by content)")
 
 
 def add_explore_parsers(sub) -> None:
@@ -106,6 +114,7 @@ def add_explore_parsers(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a dask.distributed cluster, e.g. tcp://host:8786 "
                         "(pip install 'lstm_hw[dask]'); the workers read the netlist by path")
+    _cost_option(p)
     p.add_argument("--top", type=_positive, default=None, help="show only the best N rows")
     p.add_argument("--csv", metavar="FILE", help="write every result as CSV (grid order)")
     p.add_argument("--json", metavar="FILE", help="write every result as JSON (grid order)")
@@ -140,6 +149,7 @@ def add_explore_parsers(sub) -> None:
                    help="one format per glob (later globs win a block, as --precision); "
                         "default: one group per block")
     p.add_argument("--no-tables", action="store_true", help="keep the table sizes")
+    _cost_option(p)
     p.add_argument("-o", "--output", metavar="OUT.yaml",
                    help="write a copy of the netlist with the tuned precision merged in")
     p.set_defaults(func=cmd_tune)

@@ -24,6 +24,7 @@ from ..compile.pipeline import compile_netlist, hardware_cost
 from ..diagnostics import NetlistError
 from ..netlist.parse import load_design
 from ..report.params import parameter_errors
+from ..rtl.synth import SynthTimeout
 from ..sim.reference import run_reference
 from ..sim.simulator import Simulator, select_signals
 from ..tasks import memory
@@ -44,6 +45,7 @@ class EvalConfig:
     tolerance: float | None = None       # None: the netlist's task tolerance (as check)
     signals: tuple[str, ...] = ()        # globs of signals whose error is reported too
     input_range: tuple[float, float] = (-1.0, 1.0)   # random inputs without the task
+    cost: str = "model"                  # what settings are ranked by: "model" or "synth"
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,21 @@ def signal_errors(fixed, ref, names: list[str], n_outputs: int) -> list[SignalEr
     return out
 
 
+def setting_cost(config: EvalConfig, circuit: Circuit) -> dict[str, float]:
+    """What a setting costs: the model's estimate of its hardware (COST_KEYS), or with
+    ``config.cost == "synth"`` Yosys's synth_xilinx of its Verilog export (cached by content):
+    ``total`` its LUT-equivalents and ``dsp`` its DSP slices in place of the model's, the
+    model's total kept as ``model_total``, and its ``luts``, ``ffs`` and ``brams``."""
+    model = hardware_cost(circuit)
+    if config.cost != "synth":
+        return model
+    from ..rtl.synth import synthesise
+    from ..rtl.verilog import export_verilog
+    r = synthesise(export_verilog(circuit), "xilinx")
+    return {**model, "model_total": model["total"], "total": r.lut_equivalents, "dsp": r.dsps,
+            "luts": r.luts + r.lutram, "ffs": r.ffs, "brams": r.brams}
+
+
 def evaluate(config: EvalConfig, setting: Setting, index: int = 0,
              threads: int | None = None):
     """SettingResult, or Skipped if the setting does not elaborate. threads: the cores one
@@ -208,7 +225,10 @@ def evaluate(config: EvalConfig, setting: Setting, index: int = 0,
     x, names, ref = reference_of(config, circuit)
     n_out = len(circuit.outputs)
     bad = [f"{p.cell}.{p.what}" for p in parameter_errors(circuit) if p.overflowed]
-    cost = hardware_cost(circuit)
+    try:
+        cost = setting_cost(config, circuit)
+    except SynthTimeout as exc:
+        return Skipped(index, setting, str(exc).removeprefix("error: "))
     if has_task(circuit):
         sim = _Recorder(circuit, names, config.sequences, threads)
         r = run_check(circuit, config.sequences, config.steps, config.seed, config.tolerance,

@@ -101,14 +101,27 @@ def render_sweep(s: SweepResult, top: int | None = None) -> str:
                      f"cost {_cost(b)} LUT-equivalents ({b.cost['dsp']} DSP)")
     for reason, n in s.skipped.items():
         lines.append(f"skipped {n} setting{'s' if n != 1 else ''}: {reason}")
-    lines.append("cost: LUT-equivalents of the estimate in `lstm-hw info` (LUTs + 100 per DSP "
-                 "+ register bits / 2)")
+    lines.append(cost_note(c))
     return "\n".join(lines)
+
+
+def cost_note(c) -> str:
+    """What the cost column is, for an EvalConfig."""
+    if c.cost == "synth":
+        return ("cost: LUT-equivalents of Yosys's synth_xilinx of each setting's Verilog export "
+                "(LUTs + 100 per DSP + FFs / 2 + 576 per BRAM); DSP: Yosys's")
+    return ("cost: LUT-equivalents of the estimate in `lstm-hw info` (LUTs + 100 per DSP "
+            "+ register bits / 2)")
 
 
 # -- CSV and JSON ------------------------------------------------------------------------------
 COST_COLUMNS = ("total", "dsp", "mult_luts", "multipliers", "adder_bits", "logic_bits",
                 "reg_bits", "table_bits", "table_luts")
+SYNTH_COLUMNS = ("model_total", "luts", "ffs", "brams")     # with --cost synth
+
+
+def cost_columns(c) -> tuple[str, ...]:
+    return COST_COLUMNS + (SYNTH_COLUMNS if c.cost == "synth" else ())
 
 
 def csv_rows(s: SweepResult) -> tuple[list[str], list[list]]:
@@ -120,7 +133,7 @@ def csv_rows(s: SweepResult) -> tuple[list[str], list[list]]:
         header += ["check", "lecture", "output_accuracy", "silent_accuracy", "max_err_ideal"]
     for n in signals:
         header += [f"{n}:max_abs", f"{n}:rmse", f"{n}:sqnr_db"]
-    header += ["overflow", "bad_constants"] + [f"cost_{k}" for k in COST_COLUMNS]
+    header += ["overflow", "bad_constants"] + [f"cost_{k}" for k in cost_columns(s.config)]
     rows = []
     for r in s.results:
         values = dict(r.setting.values)
@@ -134,7 +147,7 @@ def csv_rows(s: SweepResult) -> tuple[list[str], list[list]]:
             row += [repr(e.max_abs), repr(e.rmse), repr(e.sqnr_db)]
         row += [";".join(f"{k}:{v}" for k, v in r.overflow.items()),
                 ";".join(r.bad_constants)]
-        row += [_plain(r.cost[k]) for k in COST_COLUMNS]
+        row += [_plain(r.cost[k]) for k in cost_columns(s.config)]
         rows.append(row)
     return header, rows
 
@@ -260,7 +273,8 @@ def write_plot(s: SweepResult, path: str, max_labels: int = 14) -> None:
         ax.set_xscale("log")
     if not s.task and min(y + [by]) > 0:
         ax.set_yscale("log")
-    ax.set_xlabel("cost estimate, LUT-equivalents (lstm-hw info)")
+    ax.set_xlabel("Yosys synth_xilinx, LUT-equivalents" if s.config.cost == "synth"
+                  else "cost estimate, LUT-equivalents (lstm-hw info)")
     ax.set_ylabel(ylabel)
     ax.set_title(f"{s.config.netlist}: {len(results)} settings\n{s.grid.describe()}",
                  fontsize=10)

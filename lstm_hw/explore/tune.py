@@ -34,7 +34,6 @@ import yaml
 from ..compile.cells import Kind
 from ..compile.circuit import Circuit
 from ..compile.elaborate import Options, elaborate
-from ..compile.pipeline import hardware_cost
 from ..diagnostics import NetlistError, UserError
 from ..files import STDOUT, write_output
 from ..fixed import FixedFormat, FormatError
@@ -42,7 +41,9 @@ from ..netlist import safe_yaml
 from ..netlist.parse import parse_design
 from ..progress import Progress
 from ..report.table import render_table
-from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, has_task
+from ..rtl.synth import SynthTimeout
+from .evaluate import EvalConfig, SettingResult, Skipped, elaborate_setting, evaluate, has_task, \
+    setting_cost
 from .grid import Setting, SweepError
 from .profile import Profile, integer_bits, profile
 
@@ -237,15 +238,17 @@ class _Search:
         """The result if the state meets the target, else None (memoised)."""
         key = self.rules(state)
         if key not in self.memo:
-            r = evaluate(self.config, Setting("trial", key))
+            # a trial is judged on its accuracy only: no synthesis for it with --cost synth
+            r = evaluate(replace(self.config, cost="model"), Setting("trial", key))
             self.memo[key] = r if not isinstance(r, Skipped) and self.target.met(r) else None
             self.progress.update(1, self.phase)
         return self.memo[key]
 
     def cost(self, state: dict) -> float:
         try:
-            return hardware_cost(elaborate_setting(self.config, self.rules(state)))["total"]
-        except NetlistError:
+            return setting_cost(self.config,
+                                elaborate_setting(self.config, self.rules(state)))["total"]
+        except (NetlistError, SynthTimeout):
             return float("inf")
 
     def lowest(self, state: dict, knob: Knob, values: list) -> bool:
@@ -385,6 +388,9 @@ def render_tune(r: TuneResult) -> str:
                   f"{t['mult_luts']:,}, adder bits {b['adder_bits']:,} -> {t['adder_bits']:,}, "
                   f"table LUTs {b['table_luts']:,} -> {t['table_luts']:,}, register bits "
                   f"{b['reg_bits']:,} -> {t['reg_bits']:,}"]
+    if c.cost == "synth":
+        lines.append(f"  (LUT-equivalents and DSPs: Yosys's synth_xilinx; the model's estimate "
+                     f"{b['model_total']:,.0f} -> {t['model_total']:,.0f})")
     lines.append("result with the tuned precision: " + _describe_result(r.best))
     lines.append("result with the netlist's own:   " + _describe_result(r.baseline))
     return "\n".join(lines)

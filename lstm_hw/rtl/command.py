@@ -66,41 +66,65 @@ def cmd_verilog(args, load) -> int:
 
 
 def cmd_synth(args, load) -> int:
+    from ..compile.pipeline import compile_circuit, hardware_costs, signal_of
     from ..report.table import render_table
-    from .synth import synthesise
+    from .synth import RESOURCES, by_signal, lut_equivalents, synthesise
     from .verilog import export_verilog
     circuit = load(args)
     result = synthesise(export_verilog(circuit), args.target, args.timeout)
-    groups: dict[str, list] = {}
-    for c in circuit.cells:      # a netlist module instance: the signals named 'inst.*'
-        groups.setdefault(c.name.split(".")[0] if "." in c.name else "(top level)", []).append(c)
+    signals = set(circuit.by_name)
+    hardware = [c.name for c in compile_circuit(circuit).hardware.cells]
+    yosys: dict[str, dict] = {}      # module instance -> Yosys's counts
+    for name, counts in by_signal(result, hardware).items():
+        inst = instance_of(signal_of(name, signals)) if name else "(shared)"
+        part = yosys.setdefault(inst, dict.fromkeys(RESOURCES, 0))
+        for k, v in counts.items():
+            part[k] += v
+    model: dict[str, dict] = {}
+    for name, costs in hardware_costs(circuit).items():
+        part = model.setdefault(instance_of(name), {})
+        for k, v in costs.items():
+            part[k] = part.get(k, 0) + v
     rows = []
-    for name, cells in groups.items():
-        model = _model_cost(cells, circuit.cells)
-        rows.append([name, "", "", "", "", "", *model])
-    model = _model_cost(circuit.cells, circuit.cells)
+    for inst in sorted(set(model) | set(yosys), key=_instance_order):
+        y = yosys.get(inst, dict.fromkeys(RESOURCES, 0))
+        rows.append([inst, y["luts"] + y["lutram"], y["ffs"], y["dsps"], f"{y['brams']:g}",
+                     f"{lut_equivalents(y):,.0f}", *_model_columns(model.get(inst))])
     rows.append(["total", result.luts + result.lutram, result.ffs, result.dsps,
-                 f"{result.brams:g}", f"{result.lut_equivalents:,.0f}", *model])
+                 f"{result.brams:g}", f"{result.lut_equivalents:,.0f}",
+                 *_model_columns(_summed(model.values()))])
     how = "synth_xilinx -family xcup" if args.target == "xilinx" else "synth -lut 6"
     print(f"{circuit.name}: Yosys ({how}, {result.seconds:g} s) next to the cost model "
-          f"(compile/cells.py: cost)")
+          f"(compile/cells.py: cost), per netlist module instance and in total")
     print(render_table(["", "LUTs", "FFs", "DSPs", "BRAMs", "LUT-eq", "model LUTs",
-                        "model reg bits", "model DSPs", "model table bits", "model LUT-eq"],
-                       rows, "lrrrrrrrrrr"))
+                        "model reg bits", "model DSPs", "model LUT-eq"],
+                       rows, "lrrrrrrrrr"))
     print("LUT-eq = LUTs (LUTRAM included) + 100 per DSP + FFs / 2 + 576 per BRAM; the model's "
-          "the same with register bits and table bits / 64. Yosys synthesises the flat export as "
-          "a whole: per instance, the model's estimate only.")
+          "the same with register bits. A Yosys cell counts for the instance of the signal it "
+          "is named after; '(shared)': cells synthesis merged across signals, named after none.")
     return 0
 
 
-def _model_cost(cells, all_cells) -> list:
-    from ..compile.cells import cost
-    keys = ("mult_luts", "adder_bits", "logic_bits", "reg_bits", "dsp", "table_bits", "total")
-    sums = dict.fromkeys(keys, 0)
-    for c in cells:
-        for k, v in cost(c, all_cells).items():
-            if k in sums:
-                sums[k] += v
-    luts = sums["mult_luts"] + sums["adder_bits"] + sums["logic_bits"]
-    return [f"{luts:,}", f"{sums['reg_bits']:,}", sums["dsp"], f"{sums['table_bits']:,}",
-            f"{sums['total']:,.0f}"]
+def instance_of(signal: str | None) -> str:
+    """The module instance a netlist signal belongs to ('l1.c': 'l1'); '(top level)' for the
+    netlist's own signals and the valid bits (None)."""
+    return signal.split(".")[0] if signal and "." in signal else "(top level)"
+
+
+def _instance_order(name: str) -> tuple:
+    return (name.startswith("("), name == "(shared)", name)
+
+
+def _summed(parts) -> dict:
+    total: dict = {}
+    for part in parts:
+        for k, v in part.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+def _model_columns(c: dict | None) -> list:
+    if not c:
+        return ["", "", "", ""]
+    luts = c["mult_luts"] + c["adder_bits"] + c["logic_bits"] + c["table_luts"]
+    return [f"{luts:,}", f"{c['reg_bits']:,}", c["dsp"], f"{c['total']:,.0f}"]

@@ -19,7 +19,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,6 +32,7 @@ from ..diagnostics import UserError
 from .verilog import VerilogModule
 
 TARGETS = ("xilinx", "generic")
+RESOURCES = ("luts", "ffs", "dsps", "brams", "lutram")
 TIMEOUT = 600
 BRAM_LUTS = 36 * 1024 // ROM_BITS_PER_LUT
 FF_CELLS = re.compile(r"^(FD[RSCP]E|FD[RSCP]E_1|\$_S?DFFE?_\w+|\$_DFF_\w+)$")
@@ -55,8 +58,13 @@ class SynthResult:
 
     @property
     def lut_equivalents(self) -> float:
-        return (self.luts + self.lutram + DSP_LUTS * self.dsps + self.ffs / FFS_PER_LUT
-                + BRAM_LUTS * self.brams)
+        return lut_equivalents({k: getattr(self, k) for k in RESOURCES})
+
+
+def lut_equivalents(counts: dict[str, float]) -> float:
+    """LUT-equivalents of Yosys's counts (keys RESOURCES), as cost() adds up its own."""
+    return (counts["luts"] + counts["lutram"] + DSP_LUTS * counts["dsps"]
+            + counts["ffs"] / FFS_PER_LUT + BRAM_LUTS * counts["brams"])
 
 
 class SynthTimeout(UserError):
@@ -99,6 +107,14 @@ def summarise(counts: dict[str, int], target: str, seconds: float,
     return SynthResult(target, luts, ffs, dsps, brams, lutram, round(seconds, 1), names or {})
 
 
+def _die_with_parent() -> None:
+    """In Yosys's process, before it starts (Linux): killed when the process that started it
+    ends, so a sweep worker stopped by Ctrl-C or SIGTERM leaves no Yosys running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+
+
 def cache_dir() -> Path:
     root = os.environ.get("LSTM_HW_CACHE_DIR") or Path.home() / ".cache" / "lstm_hw"
     return Path(root) / "synth"
@@ -119,7 +135,8 @@ def synthesise(module: VerilogModule, target: str = "xilinx",
         t0 = time.perf_counter()
         try:
             proc = subprocess.run([yosys, "-q", "-p", script(module, "top.v", target)], cwd=tmp,
-                                  capture_output=True, text=True, timeout=timeout)
+                                  capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=_die_with_parent)
         except subprocess.TimeoutExpired:
             raise SynthTimeout(f"error: Yosys took over {timeout:g} s on {module.name} "
                                f"(stopped; not waited for)") from None
@@ -133,9 +150,6 @@ def synthesise(module: VerilogModule, target: str = "xilinx",
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(asdict(result)))
     return result
-
-
-RESOURCES = ("luts", "ffs", "dsps", "brams", "lutram")
 
 
 def by_signal(result: SynthResult, signals: list[str]) -> dict[str | None, dict[str, float]]:
