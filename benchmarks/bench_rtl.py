@@ -23,6 +23,7 @@ import numpy as np
 
 import lstm_hw
 from lstm_hw.compile.pipeline import hardware_cost
+from lstm_hw.diagnostics import NetlistError
 from lstm_hw.rtl import export_verilog
 from lstm_hw.rtl.synth import SynthTimeout, synthesise
 
@@ -159,6 +160,9 @@ def synth_and_model(settings, timeout: float) -> tuple[list[float], list[float]]
         circuit = lstm_hw.load(NETLISTS / f"{net}.yaml", precision)
         try:
             result = synthesise(export_verilog(circuit), "xilinx", timeout)
+        except NetlistError as exc:
+            print(f"  {net:<22} not exported ({str(exc).splitlines()[0]})")
+            continue
         except SynthTimeout:
             print(f"  {net:<22} {' '.join(precision)}: Yosys over {timeout:g} s (left out)")
             continue
@@ -190,6 +194,8 @@ def calibrate(n_fitted: int, n_held_out: int, timeout: float) -> None:
             report(f"Yosys synth_xilinx of {path.stem}", result.seconds, "s")
         except SynthTimeout:
             print(f"  Yosys synth_xilinx of {path.stem}: over {timeout:g} s (stopped)")
+        except NetlistError as exc:
+            print(f"  {path.stem}: not exported ({str(exc).splitlines()[0]})")
 
 
 def run(do_speed: bool = True, do_calibrate: bool = True, n_fitted: int = len(FITTED),

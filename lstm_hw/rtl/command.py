@@ -66,7 +66,7 @@ def cmd_verilog(args, load) -> int:
 
 
 def cmd_synth(args, load) -> int:
-    from ..compile.pipeline import compile_circuit, hardware_costs, signal_of
+    from ..compile.pipeline import compile_circuit, hardware_cost, hardware_costs, signal_of
     from ..report.table import render_table
     from .synth import RESOURCES, by_signal, lut_equivalents, synthesise
     from .verilog import export_verilog
@@ -92,7 +92,7 @@ def cmd_synth(args, load) -> int:
                      f"{lut_equivalents(y):,.0f}", *_model_columns(model.get(inst))])
     rows.append(["total", result.luts + result.lutram, result.ffs, result.dsps,
                  f"{result.brams:g}", f"{result.lut_equivalents:,.0f}",
-                 *_model_columns(_summed(model.values()))])
+                 *_model_columns(hardware_cost(circuit))])
     how = "synth_xilinx -family xcup" if args.target == "xilinx" else "synth -lut 6"
     print(f"{circuit.name}: Yosys ({how}, {result.seconds:g} s) next to the cost model "
           f"(compile/cells.py: cost), per netlist module instance and in total")
@@ -113,14 +113,6 @@ def instance_of(signal: str | None) -> str:
 
 def _instance_order(name: str) -> tuple:
     return (name.startswith("("), name == "(shared)", name)
-
-
-def _summed(parts) -> dict:
-    total: dict = {}
-    for part in parts:
-        for k, v in part.items():
-            total[k] = total.get(k, 0) + v
-    return total
 
 
 def _model_columns(c: dict | None) -> list:
