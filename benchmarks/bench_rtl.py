@@ -199,7 +199,7 @@ def calibrate(n_fitted: int, n_held_out: int, timeout: float) -> None:
 
 
 def run(do_speed: bool = True, do_calibrate: bool = True, n_fitted: int = len(FITTED),
-        n_held_out: int = 20, timeout: float = 600) -> None:
+        n_held_out: int = 16, timeout: float = 600) -> None:
     if shutil.which("verilator") and do_speed:
         speed()
     if shutil.which("yosys") and do_calibrate:
@@ -212,7 +212,7 @@ if __name__ == "__main__":
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--settings", type=int, default=len(FITTED),
                         help="the first N fitted settings")
-    parser.add_argument("--held-out", type=int, default=20, help="N held-out settings")
+    parser.add_argument("--held-out", type=int, default=16, help="N held-out settings")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     both = not (args.speed or args.calibrate)

@@ -68,14 +68,18 @@ def cmd_verilog(args, load) -> int:
 def cmd_synth(args, load) -> int:
     from ..compile.pipeline import compile_circuit, hardware_cost, hardware_costs, signal_of
     from ..report.table import render_table
+    from .names import hardware_names
     from .synth import RESOURCES, by_signal, lut_equivalents, synthesise
     from .verilog import export_verilog
     circuit = load(args)
     result = synthesise(export_verilog(circuit), args.target, args.timeout)
     signals = set(circuit.by_name)
-    hardware = [c.name for c in compile_circuit(circuit).hardware.cells]
+    compiled = compile_circuit(circuit)
+    hw = compiled.hardware
+    verilog = {ident: hw.cells[cid].name for (cid, _), ident in
+               hardware_names(hw, compiled.timing.timed).signals.items()}
     yosys: dict[str, dict] = {}      # module instance -> Yosys's counts
-    for name, counts in by_signal(result, hardware).items():
+    for name, counts in by_signal(result, verilog).items():
         inst = instance_of(signal_of(name, signals)) if name else "(shared)"
         part = yosys.setdefault(inst, dict.fromkeys(RESOURCES, 0))
         for k, v in counts.items():

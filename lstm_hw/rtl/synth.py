@@ -9,8 +9,8 @@ cache folder by the hash of the Verilog and the command, so a sweep synthesises 
 
 Per netlist signal (and so per module instance): the export is flat, so after synthesis Yosys's
 ``autoname`` names every cell after the signal it drives, and a cell is counted for the netlist
-signal whose Verilog name (``l1.c`` element 3 is ``l1_c_3``) begins its name; cells left
-without such a name (logic shared between signals, which synthesis merged) are counted apart.
+signal whose Verilog name (names.py: ``l1.c`` element 3 is ``l1_c_3``) begins its name; cells
+left without such a name (logic shared between signals, which synthesis merged) count apart.
 """
 from __future__ import annotations
 
@@ -152,11 +152,11 @@ def synthesise(module: VerilogModule, target: str = "xilinx",
     return result
 
 
-def by_signal(result: SynthResult, signals: list[str]) -> dict[str | None, dict[str, float]]:
-    """Yosys's cells per netlist signal (None: cells named after no signal): each cell goes to
-    the signal whose Verilog name (dots as ``_``) is the longest prefix of its name ending at
-    an ``_`` or at its end. ``signals`` are the hardware's cell names."""
-    verilog = {name.replace(".", "_"): name for name in signals}
+def by_signal(result: SynthResult, verilog: dict[str, str]) -> dict[str | None, dict]:
+    """Yosys's cells per hardware signal (None: cells named after no signal): each cell goes to
+    the signal whose Verilog identifier (``verilog``: identifier -> hardware cell name, from
+    names.py) is the longest prefix of its name ending at an ``_`` or at its end (the export's
+    internal wires are named after their signal too: ``l1_c_3_sum``)."""
     out: dict[str | None, dict[str, float]] = {}
     for what, names in result.names.items():
         for name in names:
