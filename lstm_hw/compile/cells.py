@@ -298,19 +298,19 @@ def cost(cell, cells) -> dict[str, float]:
       ``sub`` of n operands: n - 1 adders as wide as their exact sum; ``min``/``max`` of n
       operands: n - 1 comparators (adders) and n - 1 muxes as wide as the aligned operands;
       ``clip``: two of each; a pwl's knots: a comparator each.
-    - ``logic_bits``: quantising the exact result into the cell's format, per bit of the format:
-      rounding (every mode but AP_TRN) when fractional bits are dropped, saturation (every mode
-      but AP_WRAP) when integer bits are dropped; a ``mux`` of n operands, n - 1 bits per bit.
+    - ``logic_bits``: quantising the exact result into the cell's format: saturation (every mode
+      but AP_WRAP, where integer bits are dropped) a LUT per bit of the format, two after
+      rounding (whose carry decides the overflow; rounding alone rides on the adder's carry
+      chain); a ``mux`` of n operands, (n - 1) / 3 LUTs per bit (``mux_luts``).
     - ``reg_bits``: registers (``reg``: in the hardware also the pipeline, balancing and valid
       registers), bits = width.
     - ``table_bits``: lookup tables, entries x width (pwl: slopes and intercepts), for
-      reference; ``table_luts``: the logic that holds them (``table_luts``: from the entries
-      themselves, a smooth table costs less than its bits). ``exact`` activations are a
-      simulation device and cost nothing here.
+      reference; ``table_luts``: the logic that holds them, from the entries the input can
+      reach (``table_reads``, ``table_luts``: a smooth table costs less than its bits / 64).
+      ``exact`` activations are a simulation device and cost nothing here.
     - a folded ``dot`` (``multipliers: K`` over T cycles) is the state machine the Verilog export
       writes: K multipliers of the widest weight by the widest (aligned) input, each fed by a
-      T-way choice of weight (a ROM over the steps) and of input (T - 1 mux bits per input
-      bit), K accumulating adders whose sum goes to one of the rows (a mux of the rows and one
+      T-way choice of weight (a ROM over the steps) and of input, K accumulating adders whose sum goes to one of the rows (a mux of the rows and one
       back into each), registers for the inputs, the accumulators and the results, and a step
       counter.
 
