@@ -123,13 +123,13 @@ def held_out(n: int, seed: int = 13) -> list[tuple[str, list[str]]]:
         circuit = lstm_hw.load(NETLISTS / f"{net}.yaml")
         rules = []
         for c in circuit.cells:
-            if c.op in ("reg", "input") or c.params.get("impl") == "table":
+            if c.op in ("reg", "input") or c.impl == "table":
                 continue      # a register keeps its input's format; tables come next
             w = int(rng.integers(4, 19))
             rules.append(f"{c.name}=ap_fixed<{w},{int(rng.integers(1, w))},"
                          f"{rng.choice(QUANTISATION)},{rng.choice(OVERFLOW)}>")
         for c in circuit.cells:
-            if c.params.get("impl") == "table":
+            if c.impl == "table":
                 w = int(rng.integers(4, 19))
                 rules += [f"{c.name}=ap_fixed<{w},1,{rng.choice(QUANTISATION)},AP_SAT>",
                           f"{c.name}:table_size={int(2 ** rng.integers(4, 12))}"]

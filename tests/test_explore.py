@@ -151,7 +151,7 @@ def test_table_cost_follows_the_entries():
     assert table_luts(alternating * 3, 2) == 10 + 2 * 43
     # a 4-bit input reaches at most 16 of the 1,024 entries, and the table costs what they do
     narrow = lstm_hw.load(CELL, precision=["z_in=ap_fixed<4,4,AP_RND,AP_SAT>"])
-    table = narrow.cell("in_gate").params["table"]
+    table = narrow.cell("in_gate").params.table
     reads = table_reads(table, narrow.cell("z_in").fmt)
     assert len(table.entries) == 1024 and 1 < len(reads) <= 16
     assert cost(narrow.cell("in_gate"), narrow.cells)["table_luts"] == table_luts(reads, 16)
