@@ -29,7 +29,7 @@ def layer64(folder: str) -> Path:
 
 
 def macs(circuit) -> int:
-    return sum(c.params["w_raw"].size for c in circuit.cells if c.op == "dot")
+    return sum(c.params.w_raw.size for c in circuit.cells if c.op == "dot")
 
 
 def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, int]) -> dict:

@@ -51,7 +51,7 @@ def memory_cell(x, table, w100, bias_raw):
 def memory_cell_args(circuit):
     """The cell's constants from its elaborated netlist (and a check that the hand code's
     assumptions about them hold)."""
-    t = circuit.cell("in_gate").params["table"]
+    t = circuit.cell("in_gate").params.table
     assert (t.a, t.b, t.c) == (1, -2048, 4) and all(c.fmt == circuit.cells[0].fmt
                                                      for c in circuit.cells)
     return t.entries, 100 << 8, 10 << 16
@@ -169,14 +169,14 @@ def lstm_layers_args(circuit, n_layers: int):
         assert all(_shifts(d, cells, wf) == _shifts(dots[0], cells, wf) for d in dots)
         assert wf - dots[0].fmt.frac == SUM_SHIFT
         align.append(np.array(_shifts(dots[0], cells, wf), np.int64))
-        weights.append(np.ascontiguousarray(np.stack([d.params["w_raw"] for d in dots])))
-        biases.append(np.stack([d.params["b_raw"] << (wf - d.params["b_fmt"].frac)
+        weights.append(np.ascontiguousarray(np.stack([d.params.w_raw for d in dots])))
+        biases.append(np.stack([d.params.b_raw << (wf - d.params.b_fmt.frac)
                                 for d in dots]))
         got = {s: (cell(f"l{k}.{s}").fmt.codes(), cell(f"l{k}.{s}").fmt.frac) for s in FRACS}
         assert got == {s: (Q16, f) for s, f in FRACS.items()}, got
         assert cell(f"l{k}.c").fmt == cell(f"l{k}.c_next").fmt
         assert cell(f"l{k}.h").fmt == cell(f"l{k}.h_next").fmt
-        tables = {s: cell(f"l{k}.{s}").params["table"] for s in ("i", "f", "o", "g", "hc")}
+        tables = {s: cell(f"l{k}.{s}").params.table for s in ("i", "f", "o", "g", "hc")}
         for s, t in tables.items():
             want = (1, -SIG_OFFSET, 1 << SIG_SHIFT) if s in "ifo" else \
                 (1, -TANH_OFFSET, 1 << TANH_SHIFT)
@@ -190,5 +190,5 @@ def lstm_layers_args(circuit, n_layers: int):
 def _shifts(dot, cells, wf):
     out = []
     for a in dot.args:
-        out += [wf - dot.params["w_fmt"].frac - cells[a].fmt.frac] * cells[a].size
+        out += [wf - dot.params.w_fmt.frac - cells[a].fmt.frac] * cells[a].size
     return out

@@ -536,7 +536,7 @@ def check_elaborated_tables(circuit, spec: Spec) -> None:
     fn = {"sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "tanh": math.tanh}
     for name, (func, entries) in spec.tables.items():
         cell = circuit.cell(name)
-        t = cell.params["table"]
+        t = cell.params.table
         size = len(t.entries)
         step = (t.hi - t.lo) / size
         fmt = replace(cell.fmt, rounding={"nearest": "AP_RND", "floor": "AP_TRN"}[entries])
@@ -545,7 +545,7 @@ def check_elaborated_tables(circuit, spec: Spec) -> None:
     for name, xs in spec.pwl_xs.items():
         cell = circuit.cell(name)
         grid = Fraction(2) ** circuit.cells[cell.args[0]].fmt.frac
-        assert [int(k) for k in cell.params["pwl"].knots] == [math.ceil(x * grid) for x in xs]
+        assert [int(k) for k in cell.params.pwl.knots] == [math.ceil(x * grid) for x in xs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,7 +736,7 @@ blocks:
       table: {size: 16, range: [-8, 8], index: trunc}}
 """)
     xs = np.array([-0.5, -1.5, 0.5, -8, 7.9375, -0.0625])
-    entries = circuit.cell("y").params["table"].entries
+    entries = circuit.cell("y").params.table.entries
     want = entries[[8, 7, 8, 0, 15, 8]]
     raw = (xs * 16).astype(np.int64)[None, :, None]
     assert list(Oracle(circuit).run(raw).raw["y"][0, :, 0]) == list(want)

@@ -107,9 +107,9 @@ def test_precision_roles_set_formats(golden, tmp_path):
     assert str(c.cell("l1.z_i").fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
     assert str(c.cell("l1.c").fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
     assert str(c.cell("l2.c").fmt) == "ap_fixed<20,8>"                    # the caller's glob
-    assert str(c.cell("l1.z_f").params["accum"]) == "ap_fixed<24,8>"
-    assert c.cell("y").params["accum"] is None
-    assert str(c.cell("y").params["w_fmt"]) == "ap_fixed<12,5,AP_RND,AP_SAT>"
+    assert str(c.cell("l1.z_f").params.accum) == "ap_fixed<24,8>"
+    assert c.cell("y").params.accum is None
+    assert str(c.cell("y").params.w_fmt) == "ap_fixed<12,5,AP_RND,AP_SAT>"
 
 
 def test_exact_activations_and_scalar_inputs(golden):

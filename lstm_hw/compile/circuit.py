@@ -11,12 +11,12 @@ cells so that every operand comes before its reader; registers, inputs and const
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..diagnostics import InternalError, SourceLoc
+from ..diagnostics import SourceLoc
 from ..fixed import FixedFormat
 from .cells import SPECS, Kind, OpSpec
 
@@ -24,32 +24,19 @@ if TYPE_CHECKING:
     from .luts import Pwl, Table
 
 
-class _ByKey:
-    """Read access by key (``p["w_raw"]``, ``p.get("accum")``) for code not yet moved to
-    attributes (a transition: see the closing note)."""
-
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-    def get(self, key, default=None):
-        if key not in _PARAM_NAMES:   # e.g. latency, now Cell.latency: fail, never default
-            raise InternalError(f"'{key}' is not an op parameter (a bug in lstm_hw)")
-        return getattr(self, key, default)
-
-
 @dataclass(frozen=True)
-class NoParams(_ByKey):
+class NoParams:
     """The parameters of an op that has none beyond its format (sum, product, cast, mux...)."""
 
 
 @dataclass(frozen=True)
-class ConstParams(_ByKey):
+class ConstParams:
     value: np.ndarray            # float64 [size], as written
     raw: np.ndarray              # int64 [size], in the cell's format
 
 
 @dataclass(frozen=True)
-class DotParams(_ByKey):
+class DotParams:
     weights: np.ndarray          # float64 [size, n], as written
     bias: np.ndarray             # float64 [size]
     w_raw: np.ndarray            # int64, in w_fmt
@@ -61,13 +48,13 @@ class DotParams(_ByKey):
 
 
 @dataclass(frozen=True)
-class RegParams(_ByKey):
+class RegParams:
     init: np.ndarray             # float64 [size]
     init_raw: np.ndarray         # int64 [size], in the cell's format
 
 
 @dataclass(frozen=True)
-class ClipParams(_ByKey):
+class ClipParams:
     lo: np.ndarray               # float64 [size], as written
     hi: np.ndarray
     lo_raw: np.ndarray           # int64 [size], in the cell's format
@@ -75,19 +62,17 @@ class ClipParams(_ByKey):
 
 
 @dataclass(frozen=True)
-class SliceParams(_ByKey):
+class SliceParams:
     index: np.ndarray            # int64: the elements of the concatenated operands it selects
 
 
 @dataclass(frozen=True)
-class ActivationParams(_ByKey):
+class ActivationParams:
     impl: str                    # table, pwl or exact
     table: Table | None = None
     pwl: Pwl | None = None
 
 
-_PARAM_NAMES = frozenset(f.name for cls in (ConstParams, DotParams, RegParams, ClipParams,
-                                            SliceParams, ActivationParams) for f in fields(cls))
 OpParams = (NoParams | ConstParams | DotParams | RegParams | ClipParams | SliceParams
             | ActivationParams)
 
