@@ -185,15 +185,25 @@ def has(features: set[str], required: str) -> bool:
 def random_netlists(n: int) -> tuple[list[tuple[str, object, set[str]]], list[str]]:
     """3 n random netlists (two in five untimed, the rest timed: latency, folded dots, II > 1
     where the loops need it) as (YAML, circuit, features), and the netlists that could not be
-    exported (an exact activation of a wide input).
+    exported (an exact activation of a wide input); 9 n where the first 3 n lack a REQUIRED
+    feature (which examples hypothesis draws depends on the modules the session imported).
 
     One hypothesis example per netlist: drawn all in one example, 56 netlists overflow
     hypothesis's buffer of choices and it regenerates them hundreds of times, for many minutes,
     then gives up (why this test was once left out). Its first examples are small and alike,
     hence 3 n drawn for n kept (``pick``)."""
+    for count in (3 * n, 9 * n):
+        drawn, refused = _draw_netlists(count)
+        features = set().union(*(feats for _, _, feats in drawn))
+        if all(has(features, f) for f in REQUIRED):
+            break
+    return drawn, refused
+
+
+def _draw_netlists(count: int) -> tuple[list[tuple[str, object, set[str]]], list[str]]:
     drawn, refused = [], []
 
-    @examples(3 * n)
+    @examples(count)
     @given(timed=st.integers(0, 4), data=st.data())
     def collect(timed, data):
         spec = data.draw(netlists(timed=timed >= 2))
