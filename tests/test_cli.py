@@ -255,6 +255,22 @@ def test_info():
     assert re.search(r"^\s+c\.init: 1 value", out, re.M)
 
 
+def test_info_prints_the_integers_of_each_weighted_sum():
+    """The compiled engine's lanes per dot, as schedule.dot_lanes proves them: the 2x128
+    network's first layer in two int32 blocks (x and h are aligned by different shifts), its
+    second in one; the lecture's 3-product dots written out in int64."""
+    proc = lstm_hw("info", ROOT / "netlists" / "lstm2x128.yaml")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "compiled engine, weighted sums" in out
+    for gate in "ifgo":
+        assert re.search(rf"^  l1\.z_{gate}: int16 operands, int32 sums in 2 blocks \(each at "
+                         r"most 2\^2\d\.\d < 2\^31\)$", out, re.M), out
+        assert re.search(rf"^  l2\.z_{gate}: int16 operands, int32 sums in 1 block ", out, re.M)
+    cell = lstm_hw("info", CELL).stdout
+    assert re.search(r"^  z_in: int64, written out \(3 products", cell, re.M), cell
+
+
 def test_info_dump():
     proc = lstm_hw("info", CELL, "--dump")
     assert proc.returncode == 0, proc.stderr

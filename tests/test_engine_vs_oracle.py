@@ -781,3 +781,132 @@ blocks:
     assert list(want.raw["r"][0, :, 0]) == [5 * 256, 256, 512, 768]
     assert list(trace.raw("y")[0, :, 0]) == list(want.raw["y"][0, :, 0])
     assert list(trace.raw("r")[0, :, 0]) == list(want.raw["r"][0, :, 0])
+
+
+# ---------------------------------------------------------------------------------------------
+# (e) narrow lanes: the compiled engine's exact dots in int16/int32 where the bounds prove it
+# (compile/schedule.py: DotLanes), against the oracle and the int64 code.
+
+@st.composite
+def narrow_format_texts(draw):
+    """Mostly formats of 4-12 bits (whose sums fit int32 lanes), sometimes any (format_texts)."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(format_texts())
+    w = draw(st.integers(4, 12))
+    signed = draw(st.integers(0, 3)) > 0
+    return (f"{'ap_fixed' if signed else 'ap_ufixed'}<{w},{draw(st.integers(-2, w + 2))},"
+            f"{draw(st.sampled_from(Q_MODES))},{draw(st.sampled_from(('AP_WRAP', 'AP_SAT')))}>")
+
+
+@st.composite
+def wide_dot_netlists(draw) -> str:
+    """A dot with many products (written as loops, not out, so its lanes apply): 1-3 inputs of
+    1-12 elements, often of one format (one alignment shift), its own output fed back through a
+    register as another input, weights drawn as raw values of their format biased to its ends
+    (so the int32 sums meet their bounds), random output formats."""
+    n_in = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(1, 12)) for _ in range(n_in)]
+    m = draw(st.integers(1, 9))
+    feedback = draw(st.booleans())
+    n = sum(sizes) + (m if feedback else 0)
+    assume(m * n > codegen.UNROLL_PRODUCTS)
+    shared = draw(narrow_format_texts())
+    fmts = [shared if draw(st.integers(0, 2)) else draw(narrow_format_texts())
+            for _ in range(n_in + 1)]
+    w_text = draw(narrow_format_texts())
+    w_fmt = lstm_hw.fixed.parse_format(w_text)
+    raw = draw(st.lists(st.lists(raw_values(w_fmt), min_size=n, max_size=n),
+                        min_size=m, max_size=m))
+    weights = "[" + ", ".join("[" + ", ".join(_dyadic(v, w_fmt.frac) for v in row) + "]"
+                              for row in raw) + "]"
+    ports = "\n".join(f"  x{k}: {{size: {s}, format: '{fmts[k]}'}}" for k, s in enumerate(sizes))
+    ins = [f"x{k}" for k in range(n_in)] + (["h"] if feedback else [])
+    bias = f", bias: {draw(NUMBERS)}" if draw(st.booleans()) else ""
+    lines = ["lstm_hw: 1", "name: wide", f"format: '{draw(format_texts())}'", "inputs:", ports,
+             "outputs: [d]", "blocks:",
+             f"  d: {{op: dot, in: [{', '.join(ins)}], weights: {weights}{bias}, "
+             f"weight_format: '{w_text}', format: '{draw(format_texts())}'}}"]
+    if feedback:
+        lines.append(f"  h: {{op: reg, in: d, init: 0, format: '{fmts[-1]}'}}")
+    return "\n".join(lines) + "\n"
+
+
+def _dyadic(raw: int, frac: int) -> str:
+    """raw * 2**-frac as its exact decimal (every dyadic fraction has a finite one)."""
+    if frac <= 0:
+        return str(raw << -frac)
+    digits = str(abs(raw) * 5**frac).rjust(frac + 1, "0")
+    return f"{'-' if raw < 0 else ''}{digits[:-frac]}.{digits[-frac:]}"
+
+
+LANES_SEEN = Counter()   # lane choices the wide-dot property met (checked by the next test)
+
+
+@examples(200)
+@given(text=wide_dot_netlists(), data=st.data())
+def test_narrow_lanes_match_oracle_and_int64(text, data):
+    circuit = load_or_reject(Spec(text))
+    raw = draw_inputs(data, circuit, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 6)))
+    want = Oracle(circuit).run(raw)
+    narrow = simulator(circuit, "compiled", "narrow")
+    wide = lstm_hw.Simulator(circuit, "compiled", narrow=False)
+    wide._compiled = codegen.load_python(wide.source())
+    lanes = list(narrow.program.lanes.values())
+    LANES_SEEN.update(f"int{la.bits}, {len(la.blocks)} blocks" if la.narrow else
+                      la.why.split(" ")[0] for la in lanes)
+    for sim in (narrow, wide):
+        trace = sim.run(raw, record="all", raw_inputs=True)
+        assert_same(circuit, trace, want)
+        assert trace.overflow == want.overflow
+        for s in range(raw.shape[0]):   # one stream alone: run_one's code
+            alone = sim.run(raw[s:s + 1], record="all", raw_inputs=True)
+            assert np.array_equal(alone.data, trace.data[s:s + 1])
+
+
+def test_narrow_lanes_property_met_every_choice():
+    """The property above drew int16 and int32 operands, one block and several, and dots kept in
+    int64 (so each of the compiled engine's dot codes was checked)."""
+    if not LANES_SEEN:
+        pytest.skip("runs after test_narrow_lanes_match_oracle_and_int64 in the same session")
+    kinds = {k.split(",")[0] for k in LANES_SEEN}
+    assert {"int16", "int32"} <= kinds, LANES_SEEN
+    assert any(not k.startswith("int") for k in LANES_SEEN), LANES_SEEN        # int64: why
+    assert any(not k.endswith(" 1 blocks") for k in LANES_SEEN if k.startswith("int")), \
+        LANES_SEEN
+
+
+def _limit_netlist(weights: list[list[int]], w_format: str) -> str:
+    """17 integer inputs of 16 bits into a 4 x 17 dot of integer weights (68 products: loops,
+    two int32 blocks of 8.5 products on average at least)."""
+    return ("lstm_hw: 1\nname: limit\nformat: 'ap_fixed<48,48>'\n"
+            "inputs:\n  x: {size: 17, format: 'ap_fixed<16,16>'}\noutputs: [d]\nblocks:\n"
+            f"  d: {{op: dot, in: x, weights: {weights}, weight_format: '{w_format}'}}\n")
+
+
+@pytest.mark.parametrize("case", ["fits", "one more", "one product"])
+def test_dot_at_the_int32_limit_picks_its_lanes_and_stays_exact(case):
+    """Row 0's sum of |w| max|x| at 2^31 - 32,768 (65,535 x 32,768: one int32 block), one weight
+    step more (2^31: two blocks; in one, the inputs all -32,768 would wrap an int32 to -2^31),
+    and a single product of 2^31 (int64). Inputs at the ends of their range, compiled by
+    numba, against the oracle."""
+    row = {"fits": [-3855] * 17, "one more": [-3855] * 16 + [-3856],
+           "one product": [-65536] + [-1] * 16}[case]
+    weights = [row, [1] * 17, [-1] * 17, list(range(17))]
+    circuit = load_text(_limit_netlist(weights, "ap_fixed<18,18>"))
+    lanes = lstm_hw.Simulator(circuit, "compiled").program.lanes[0]
+    if case == "fits":
+        assert sum(abs(v) for v in row) == 65535
+        assert (lanes.bits, len(lanes.blocks)) == (16, 1)
+    elif case == "one more":
+        assert sum(abs(v) for v in row) == 65536
+        assert lanes.narrow and len(lanes.blocks) == 2
+    else:
+        assert not lanes.narrow and "2^31" in lanes.why
+    x = np.array([[[-32768] * 17, [32767] * 17, [-32768] * 16 + [32767], [0] * 17]])
+    sim = lstm_hw.Simulator(circuit, "compiled")
+    trace = sim.run(x, record="all", raw_inputs=True)
+    assert_same(circuit, trace, Oracle(circuit).run(x))
+    got = trace.raw("d")[0, 0, 0]
+    assert got == -32768 * sum(row)      # beyond int32 where the case says so
+    if case != "fits":
+        assert abs(got) >= 2**31

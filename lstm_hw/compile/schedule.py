@@ -39,7 +39,7 @@ import numpy as np
 
 from ..diagnostics import InternalError
 from ..fixed import requantise
-from .checks import element_fracs, work_frac
+from .checks import element_fracs, value_bounds, work_frac
 from .circuit import Circuit
 
 OP_DOT, OP_DOT_ACC, OP_ADD, OP_MUL, OP_TABLE, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, \
@@ -49,6 +49,9 @@ OP_NAMES = {OP_DOT: "dot", OP_DOT_ACC: "dot_accum", OP_ADD: "add", OP_MUL: "mul"
             OP_EXACT_TANH: "exact_tanh", OP_COPY: "copy", OP_MUX: "mux", OP_MIN: "min",
             OP_MAX: "max", OP_CLIP: "clip"}
 NO_SLOT = -1
+INT32_MAX = 2**31 - 1
+LANE_BITS = (16, 32)   # the narrow operand types, narrowest first
+MIN_BLOCK = 8          # fewer products per int32 block than this on average: int64 instead
 # aux columns (AUX_COLUMNS of them) by opcode: OP_DOT_ACC the accum format's codes from
 # AUX_ACCUM; OP_TABLE a, b, c, trunc, size (ops.table_index); OP_PWL knots, x shift, constant
 # shift (ops.pwl_exact); OP_EXACT_* the input's and the output's fractional bits; OP_MUX the
@@ -65,6 +68,64 @@ KERNEL_ARGS = ("n_comb", "valid", "op", "out", "size", "q", "shift", "arg0", "ar
 COMPILED_ARGS = ("ints", "arg_slot", "arg_step", "arg_shift", "op", "out", "size", "q", "shift",
                  "arg0", "arg1", "par", "aux", "reg_size", "fold_state", "fold_start", "fold_t",
                  "fold_k")
+
+
+@dataclass(frozen=True)
+class DotLanes:
+    """The integers the compiled engine computes an exact dot in, proven from bounds.
+
+    ``bits``: 16 or 32 where every weight and every input's raw value fit that signed type,
+    else 64. ``blocks``: column ranges [j0, j1) of one alignment shift each, in each of which
+    every row's sum of |w| max|x| is at most 2**31 - 1: the block is summed in int32 (exact
+    under that bound), shifted by its alignment ((w x) << s, the same as the int64 engine's
+    w (x << s)) and added to the bias in int64. No blocks: int64 throughout, ``why`` says
+    what the bounds forbid.
+    """
+    bits: int
+    blocks: tuple[tuple[int, int, int], ...]   # (j0, j1, alignment shift)
+    bound: int      # the largest block sum of |w| max|x| (before its shift)
+    why: str = ""
+
+    @property
+    def narrow(self) -> bool:
+        return bool(self.blocks)
+
+    def describe(self) -> str:
+        if not self.narrow:
+            return f"int64 ({self.why})"
+        n = len(self.blocks)
+        return (f"int{self.bits} operands, int32 sums in {n} block{'s' if n > 1 else ''} "
+                f"(each at most 2^{np.log2(max(self.bound, 1)):.1f} < 2^31)")
+
+
+def dot_lanes(w: np.ndarray, shifts: list[int], x_lo: list[int], x_hi: list[int]) -> DotLanes:
+    """The lanes of an exact dot: raw weights ``w`` [rows, inputs] (int64), each input's
+    alignment ``shifts`` and the range [x_lo, x_hi] of its raw values (see DotLanes)."""
+    m, n = w.shape
+    if n == 0 or m == 0:
+        return DotLanes(64, (), 0, "no products")
+    if min(x_lo) < -INT32_MAX - 1 or max(x_hi) > INT32_MAX or min(shifts) < 0 \
+            or int(w.min()) < -INT32_MAX - 1 or int(w.max()) > INT32_MAX:
+        return DotLanes(64, (), 0, "a weight or an input needs more than 32 bits")
+    lo, hi = min(int(w.min()), min(x_lo)), max(int(w.max()), max(x_hi))
+    bits = next(b for b in LANE_BITS if -(1 << (b - 1)) <= lo and hi < 1 << (b - 1))
+    x_max = np.maximum(-np.array(x_lo, dtype=np.int64), np.array(x_hi, dtype=np.int64))
+    terms = np.abs(w) * x_max                          # each at most 2**62
+    if int(terms.max()) > INT32_MAX:
+        return DotLanes(64, (), int(terms.max()), "one product alone can exceed 2^31")
+    blocks, start, run, bound = [], 0, np.zeros(m, np.int64), 0
+    for j in range(n + 1):   # a new block where the shift changes or a row sum would pass 2^31
+        if j == n or shifts[j] != shifts[start] or int((run + terms[:, j]).max()) > INT32_MAX:
+            blocks.append((start, j, int(shifts[start])))
+            bound = max(bound, int(run.max()))
+            if j == n:
+                break
+            start, run = j, np.zeros(m, np.int64)
+        run += terms[:, j]
+    if n < MIN_BLOCK * len(blocks):
+        return DotLanes(64, (), bound, f"an int32 sum would hold {n / len(blocks):.1f} products "
+                        "on average")
+    return DotLanes(bits, tuple(blocks), bound)
 
 
 @dataclass
@@ -107,6 +168,7 @@ class Program:
     in_slots: np.ndarray        # slot of every input element, in input-column order
     slot_of: np.ndarray         # first slot of every circuit cell
     initial: np.ndarray
+    lanes: dict                 # step -> DotLanes, for every exact dot run every cycle
 
     def kernel_args(self) -> tuple:
         """The Program's arguments of the interpreter (sim/kernel.run_program), in its order
@@ -333,6 +395,7 @@ def lower(circuit: Circuit) -> Program:
 
     in_slots = [int(slot_of[i]) + e for i in circuit.inputs for e in range(cells[i].size)]
     n_comb = len(steps) - len(folds)
+    lanes = _lanes(circuit, slot_of, steps[:n_comb], ints, args)
     return Program(
         n_slots=n, n_comb=n_comb, valid=i64(valid), one_slot=one,
         fold_state=i64(fold_state), fold_start=i64([slot_of[cells[f].clocking.start] for f in folds]),
@@ -356,7 +419,28 @@ def lower(circuit: Circuit) -> Program:
         reg_en_step=i64([ctrl(r, "enable")[1] for r in regs]),
         reg_rst=i64([ctrl(r, "reset")[0] for r in regs]),
         reg_rst_step=i64([ctrl(r, "reset")[1] for r in regs]),
-        reg_init=i64(reg_init), in_slots=i64(in_slots), slot_of=slot_of, initial=initial)
+        reg_init=i64(reg_init), in_slots=i64(in_slots), slot_of=slot_of, initial=initial,
+        lanes=lanes)
+
+
+def _lanes(circuit: Circuit, slot_of: np.ndarray, steps, ints: list[int],
+           args) -> dict[int, DotLanes]:
+    """DotLanes of every exact dot step, from each input's format and value bound
+    (checks.value_bounds: a gate's table output, say, holds far less than its format)."""
+    cells = circuit.cells
+    dots = [(i, s) for i, s in enumerate(steps) if s[1] == OP_DOT]
+    if not dots:
+        return {}
+    bounds = value_bounds(cells, circuit.order)
+    owner = {int(slot_of[c.id]) + e: c for c in cells for e in range(c.size)}
+    out = {}
+    for i, (_, _, _, m, _, _, a0, a1, par, _) in dots:
+        inputs = [owner[slot] for slot, *_ in args[a0:a1]]
+        out[i] = dot_lanes(np.array(ints[par:par + m * (a1 - a0)], dtype=np.int64)
+                           .reshape(m, a1 - a0), [shift for _, _, shift, _ in args[a0:a1]],
+                           [max(c.fmt.lo, -bounds[c.id]) for c in inputs],
+                           [min(c.fmt.hi, bounds[c.id]) for c in inputs])
+    return out
 
 
 def i64(values, columns: int | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ from ..compile.cells import DSP_A, DSP_B, DSP_LUTS
 from ..compile.circuit import Circuit
 from ..compile.pipeline import Compiled, compile_circuit, hardware_cost, \
     hardware_costs
+from ..sim.codegen import describe_dots
 from .params import parameter_errors
 from .table import render_table
 
@@ -70,7 +71,19 @@ def render_info(circuit: Circuit) -> str:
     lines += [""] + render_cost(hardware_cost(circuit))
     if None in costs:
         lines.append(f"  (the valid bits: {costs[None]['reg_bits']:,} register bits)")
+    lines += render_lanes(compile_circuit(circuit))
     return "\n".join(lines)
+
+
+def render_lanes(compiled: Compiled) -> list[str]:
+    """The integers the compiled engine computes each weighted sum in (compile/schedule.py:
+    DotLanes), proven from the weights and the inputs' bounds."""
+    p = compiled.program
+    dots = describe_dots(p)
+    if not dots:
+        return []
+    return ["", "compiled engine, weighted sums (integers proven wide enough by the bounds):"] + \
+        [f"  {compiled.hardware.cells[p.cell_ids[i]].name}: {text}" for i, text in dots.items()]
 
 
 def render_cost(total: dict) -> list[str]:

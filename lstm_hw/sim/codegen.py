@@ -67,6 +67,7 @@ class _Writer:
         self.locals: set[int] = set()   # slots with a local in run_one
         self.e_zero = False             # inside elements(1) of run_one: e is 0
         self.quantisers: dict[tuple[int, str], str] = {}   # (shift, format codes) -> name
+        self.narrow = True              # exact dots in the integers their lanes allow
 
     def quantiser(self, shift, codes: str) -> str:
         """The generated function quantising by a constant shift into a constant format."""
@@ -130,10 +131,12 @@ class _Indent:
         self.w.depth -= 1
 
 
-def generate_source(p: Program) -> str:
+def generate_source(p: Program, narrow: bool = True) -> str:
     """The module's source: ``run(vals, inputs, record, ints, arg_slot, fold arrays...)``, and
-    ``run_one``, the same for a single stream (``vals.shape[1] == 1``)."""
+    ``run_one``, the same for a single stream (``vals.shape[1] == 1``). narrow: each exact dot
+    in the narrowest integers its lanes (schedule.DotLanes) prove exact; False: int64 only."""
     w = _Writer()
+    w.narrow = narrow
     # Two functions, compiled lazily, each on its first call: with one stream, a loop over
     # streams around every cell costs more than the cell (the lecture's cell ran at 0.6x of
     # hand-written code), so run_one is written without them.
@@ -179,8 +182,13 @@ def _function(w: _Writer, p: Program, name: str) -> None:
             for k in range(ROW_GROUP):
                 w(f"acc{k} = np.empty(S, np.int64)")
         # a dot's inputs, copied contiguous (with one stream a vector, so its loop vectorises)
-        w(f"xbuf = np.empty({max_n}, np.int64)" if w.one_stream else
-          f"xbuf = np.empty(({max_n}, S), np.int64)")
+        narrow = {_lanes(w, p, i).bits for i in _large_dots(p) if _lanes(w, p, i)}
+        for bits in sorted({64} | narrow):
+            w(f"{_xbuf(bits)} = np.empty({max_n}, np.int{bits})" if w.one_stream else
+              f"{_xbuf(bits)} = np.empty(({max_n}, S), np.int{bits})")
+        if narrow and not w.one_stream:   # the int32 sums of narrow dots' blocks
+            for k in range(ROW_GROUP):
+                w(f"sum{k} = np.empty(S, np.int32)")
         w(f"nxt = np.empty(({max(reg_rows, 1)}, S), np.int64)")
         for i in range(p.n_comb):   # overflow counts live in locals for the whole run
             w(f"ovf{i} = 0")
@@ -189,7 +197,12 @@ def _function(w: _Writer, p: Program, name: str) -> None:
             # offset into ints, which numba must check for a negative index), its row loop
             # vectorises
             m, n, par = int(p.size[i]), int(p.arg1[i] - p.arg0[i]), int(p.par[i])
-            w(f"weights{i} = ints[{par}:{par + m * n}].reshape(({m}, {n}))")
+            lanes = _lanes(w, p, i)
+            if lanes is None:
+                w(f"weights{i} = ints[{par}:{par + m * n}].reshape(({m}, {n}))")
+                continue
+            w(f"weights{i} = ints[{par}:{par + m * n}].reshape(({m}, {n})).astype("
+              f"np.int{lanes.bits})")
         with w.block("for t in range(n_cycles):"):
             for k, slot in enumerate(p.in_slots):
                 with w.block(STREAM_LOOP):
@@ -223,6 +236,36 @@ def _uses_xbuf(p: Program, i: int) -> bool:
     """Step i is a dot written as loops over a copy of its inputs in xbuf."""
     return p.op[i] == OP_DOT_ACC or (
         p.op[i] == OP_DOT and p.size[i] * (p.arg1[i] - p.arg0[i]) > UNROLL_PRODUCTS)
+
+
+def _lanes(w: _Writer, p: Program, i: int):
+    """The narrow lanes of large exact dot i (schedule.DotLanes), or None: int64."""
+    lanes = p.lanes.get(i) if w.narrow and p.op[i] == OP_DOT else None
+    return lanes if lanes is not None and lanes.narrow else None
+
+
+def describe_dots(p: Program) -> dict[int, str]:
+    """How the compiled engine computes each dot step, in words (``info`` prints them)."""
+    w = _Writer()
+    out = {}
+    for i in range(len(p.op)):
+        if p.op[i] not in (OP_DOT, OP_DOT_ACC):
+            continue
+        n = int(p.size[i] * (p.arg1[i] - p.arg0[i]))
+        if i >= p.n_comb:
+            out[i] = f"int64 (folded: {int(p.fold_k[i - p.n_comb])} products a cycle)"
+        elif p.op[i] == OP_DOT_ACC:
+            out[i] = "int64 (each product and partial sum cast into its accum format)"
+        elif not _uses_xbuf(p, i):
+            out[i] = f"int64, written out ({n} products: too few for vector lanes)"
+        else:
+            out[i] = p.lanes[i].describe()
+    return out
+
+
+def _xbuf(bits: int) -> str:
+    """The buffer a dot's inputs are copied into, by their integer type."""
+    return "xbuf" if bits == 64 else f"xbuf{bits}"
 
 
 @dataclass(frozen=True)
@@ -296,8 +339,12 @@ def _dot(st: _Step) -> None:
     if st.op == OP_DOT and m * n <= UNROLL_PRODUCTS:
         _small_dot(st)
         return
-    xb = "xbuf[j]" if w.one_stream else "xbuf[j, s]"
     _copy_inputs(w, p, i)
+    lanes = _lanes(w, p, i)
+    if lanes is not None:
+        _narrow_dot(st, lanes)
+        return
+    xb = "xbuf[j]" if w.one_stream else "xbuf[j, s]"
     if st.op == OP_DOT and w.one_stream:
         with st.elements():
             w(f"sm = ints[{par + m * n} + e]")
@@ -349,6 +396,58 @@ def _dot(st: _Step) -> None:
                     w("acc[s] = total")
                     st.count()
             st.finish("acc[s]", "e")
+
+
+def _narrow_dot(st: _Step, lanes) -> None:
+    """An exact dot in narrow lanes: each block of columns summed in int32 (products of int16
+    or int32 operands: LLVM's packed multiply-adds, vpmaddwd with one stream), then shifted by
+    its alignment and added to the bias in int64. A single block's length is read at run time
+    (as the int64 loops do); several blocks have literal bounds."""
+    w, i, m, n = st.w, st.i, st.m, st.a1 - st.a0
+    xb, bias = _xbuf(lanes.bits), st.par + m * n
+    spans = [(f"{j0}, {j1}" if len(lanes.blocks) > 1 else st.n_in, shift)
+             for j0, j1, shift in lanes.blocks]
+    if w.one_stream:
+        with st.elements():
+            w(f"sm = ints[{bias} + e]")
+            for span, shift in spans:
+                w("a = np.int32(0)")
+                with w.block(f"for j in range({span}):"):
+                    w(f"a = np.int32(a + np.int32(weights{i}[e, j]) * np.int32({xb}[j]))")
+                w(f"sm += np.int64(a) << {shift}")
+            st.finish("sm", "e")
+        return
+
+    def rows(first: str, count: int) -> None:
+        """Rows first .. first + count - 1, each input read once for all of them."""
+        with w.block(STREAM_LOOP):
+            for k in range(count):
+                w(f"acc{k}[s] = ints[{bias} + {first} + {k}]")
+        for span, shift in spans:
+            with w.block(STREAM_LOOP):
+                for k in range(count):
+                    w(f"sum{k}[s] = 0")
+            with w.block(f"for j in range({span}):"):
+                for k in range(count):
+                    w(f"w{k} = np.int32(weights{i}[{first} + {k}, j])")
+                with w.block(STREAM_LOOP):
+                    w(f"x = np.int32({xb}[j, s])")
+                    for k in range(count):
+                        w(f"sum{k}[s] = np.int32(sum{k}[s] + w{k} * x)")
+            with w.block(STREAM_LOOP):
+                for k in range(count):
+                    w(f"acc{k}[s] += np.int64(sum{k}[s]) << {shift}")
+        for k in range(count):
+            w(f"e = {first} + {k}")
+            st.finish(f"acc{k}[s]", "e")
+
+    grouped = m - m % ROW_GROUP
+    if grouped:
+        with w.block(f"for e0 in range(0, size[{i}] - size[{i}] % {ROW_GROUP}, {ROW_GROUP}):"):
+            rows("e0", ROW_GROUP)
+    if grouped < m:
+        with w.block(f"for e1 in range(size[{i}] - size[{i}] % {ROW_GROUP}, size[{i}]):"):
+            rows("e1", 1)
 
 
 def _small_dot(st: _Step) -> None:
@@ -447,11 +546,15 @@ STEP_WRITERS = {OP_DOT: _dot, OP_DOT_ACC: _dot, OP_ADD: _add, OP_MUL: _mul, OP_T
                 OP_MUX: _mux, OP_MIN: _extreme, OP_MAX: _extreme, OP_CLIP: _clip}
 
 
-def _dot_inputs(p: Program, i: int) -> list[tuple[int, int]]:
-    """(slot, shift) of each input of dot step i, as its copy in xbuf holds it."""
-    accum = p.op[i] == OP_DOT_ACC   # (the products are aligned one by one: see kernel.py)
-    return [(int(p.arg_slot[k]), 0 if accum else int(p.arg_shift[k]))
-            for k in range(p.arg0[i], p.arg1[i])]
+def _dot_inputs(w: _Writer, p: Program, i: int) -> tuple[str, list[tuple[int, int]]]:
+    """The buffer dot step i reads its inputs from, and (slot, shift) of each input as its copy
+    there holds it (unaligned in narrow lanes, whose weights carry the alignment)."""
+    lanes = _lanes(w, p, i)
+    # (with accum the products are aligned one by one: see kernel.py)
+    aligned = p.op[i] == OP_DOT and lanes is None
+    return (_xbuf(lanes.bits if lanes else 64),
+            [(int(p.arg_slot[k]), int(p.arg_shift[k]) if aligned else 0)
+             for k in range(p.arg0[i], p.arg1[i])])
 
 
 def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
@@ -459,9 +562,9 @@ def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
     aligned there once (not at every product). A dot with the inputs of the step before it
     (the four gates of an LSTM layer) finds them in xbuf already; runs of consecutive slots
     with one shift (the usual case: x, then h) are copied by a loop each."""
-    inputs = _dot_inputs(p, i)
-    if i > 0 and _uses_xbuf(p, i - 1) and _dot_inputs(p, i - 1) == inputs:
-        w("# the inputs of the step before, in xbuf already")
+    buf, inputs = _dot_inputs(w, p, i)
+    if i > 0 and _uses_xbuf(p, i - 1) and _dot_inputs(w, p, i - 1) == (buf, inputs):
+        w(f"# the inputs of the step before, in {buf} already")
         return
     runs: list[list[int]] = []   # [first index in xbuf, first slot, shift, length]
     for j, (slot, shift) in enumerate(inputs):
@@ -469,11 +572,12 @@ def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
             runs[-1][3] += 1
         else:
             runs.append([j, slot, shift, 1])
-    xb = "xbuf[{} + j]" if w.one_stream else "xbuf[{} + j, s]"
+    xb = buf + ("[{} + j]" if w.one_stream else "[{} + j, s]")
     if len(runs) > COPY_RUNS:
         with w.block(f"for j in range(arg1[{i}] - arg0[{i}]):"):
             w(f"src = arg_slot[{int(p.arg0[i])} + j]")
-            w(f"ls = arg_shift[{int(p.arg0[i])} + j]" if p.op[i] == OP_DOT else "ls = 0")
+            w(f"ls = arg_shift[{int(p.arg0[i])} + j]" if p.op[i] == OP_DOT and buf == "xbuf"
+              else "ls = 0")
             with w.block(STREAM_LOOP):
                 w(f"{xb.format(0)} = vals[src, s] << ls")
         return

@@ -96,14 +96,17 @@ class Simulator:
     """Bit-exact fixed-point simulation of an elaborated circuit."""
 
     def __init__(self, circuit: Circuit | Compiled, engine: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, narrow: bool = True):
         """circuit: an elaborated circuit (lstm_hw.load) or its compiled form (compile_netlist).
         engine: 'interpreter' (one compiled kernel for every netlist), 'compiled' (code
         generated for this netlist, compiled once and cached) or 'auto' (compiled for long
-        runs of few streams). threads: how many cores may share the streams (default: all)."""
+        runs of few streams). threads: how many cores may share the streams (default: all).
+        narrow: the compiled engine computes exact dots in the narrowest integers their bounds
+        allow (schedule.DotLanes); False: in int64 (the same bits, for comparing)."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         self.engine = engine
+        self.narrow = narrow
         self.threads = threads or os.cpu_count() or 1
         self._compiled = None
         self._source: str | None = None
@@ -173,7 +176,7 @@ class Simulator:
         """The compiled backend's source for this program (generated once)."""
         if self._source is None:
             from .codegen import generate_source
-            self._source = generate_source(self.program)
+            self._source = generate_source(self.program, self.narrow)
         return self._source
 
     def compiled(self):
