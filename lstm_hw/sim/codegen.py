@@ -246,7 +246,6 @@ def _lanes(w: _Writer, p: Program, i: int):
 
 def describe_dots(p: Program) -> dict[int, str]:
     """How the compiled engine computes each dot step, in words (``info`` prints them)."""
-    w = _Writer()
     out = {}
     for i in range(len(p.op)):
         if p.op[i] not in (OP_DOT, OP_DOT_ACC):
