@@ -18,7 +18,6 @@ import functools
 import hashlib
 import importlib.util
 import os
-import re
 import sys
 import threading
 import types
@@ -210,9 +209,7 @@ def _function(w: _Writer, p: Program, name: str) -> None:
                     w.store(int(slot), 0, f"inputs[t, {k}, s]")
             for i in range(p.n_comb):
                 w(f"# step {i}")
-                first = len(w.lines)
                 _write_step(w, p, i, one_slot)
-                w.lines[first:] = _own_temporaries(w.lines[first:], i)
             with w.block("for k in range(record.shape[0]):"):
                 with w.block(STREAM_LOOP):
                     w("trace[t, k, s] = vals[record[k], s]")
@@ -220,18 +217,6 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         for i in range(p.n_comb):
             w(f"overflow[{i}] += ovf{i}")
         w("return trace, overflow")
-
-
-# The temporaries the step writers use; each step gets its own (r_3, f_3, ...). One set reused
-# by every step made numba's SSA reconstruction and type inference join them across the whole
-# function: a third of the 2x128 network's compile time.
-_TEMPORARIES = re.compile(r"(?<![\w.])(r|f|v|e|e0|e1|idx|sm|a|x|y|sv|k|src|wt|row|ps|total|j|"
-                          r"ls|w[0-9])(?!\w)")
-
-
-def _own_temporaries(lines: list[str], i: int) -> list[str]:
-    """Step i's lines with its temporaries renamed to its own."""
-    return [_TEMPORARIES.sub(lambda m: f"{m.group(1)}_{i}", line) for line in lines]
 
 
 def _scalar_slots(p: Program) -> set[int]:
