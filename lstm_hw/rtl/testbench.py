@@ -3,9 +3,10 @@
 The simulator runs the inputs cycle by cycle (``Simulator.run_cycles``, as ``run --per-cycle``
 does); every cycle becomes one line of a hex vector file: the input ports, ``in_valid``, then the
 expected outputs and valid bits, each field the raw bits of its port. The testbench holds ``rst``
-for one clock edge, then applies cycle k's inputs after edge k, checks every output and valid
-bit just before edge k + 1 and stops at the first difference, printing the cycle, the port and
-both values; at the end it prints ``PASS: N cycles``. The vector file's path is written in the
+for one clock edge, then applies cycle k's inputs at edge k (a non-blocking assignment, after the
+registers took theirs, so that the logic changes once a cycle), checks every output and valid bit
+just before edge k + 1 and stops at the first difference, printing the cycle, the port and both
+values; at the end it prints ``PASS: N cycles``. The vector file's path is written in the
 testbench (``+vectors=PATH`` overrides it). ``+vcd=FILE`` dumps the module's waveforms (instance
 ``dut``; Verilator needs ``--trace``): its signals carry the names that ``run --vcd`` gives them
 (``rtl/names.py``). The testbench's own wires are ``dut_PORT`` and ``exp_PORT``, so that no port
@@ -95,6 +96,7 @@ def testbench(module: VerilogModule, n_cycles: int, vectors_path: str) -> str:
     conn = ",\n".join([f"    .{p}({p})" for p in ("clk", "rst")] +
                        [f"    .{p}(dut_{p})" for p in ports])
     lines += [f"  {module.name} dut (", conn, "  );", "  always #5 clk = ~clk;",
+              "  always @(posedge clk) if (!rst) cycle <= cycle + 1;",
               "  task check;", "    begin"]
     for name, w, signed, fmt in fields[n_in:]:
         show = (f"$signed(dut_{name}), $signed(exp_{name})" if signed
@@ -120,7 +122,7 @@ def testbench(module: VerilogModule, n_cycles: int, vectors_path: str) -> str:
               "    while (cycle < CYCLES) begin",
               "      #8 check;",
               "      @(posedge clk);",
-              "      #1 cycle = cycle + 1;",
+              "      #1;",
               "    end",
               "    $display(\"PASS: %0d cycles\", CYCLES);",
               "    $finish;",

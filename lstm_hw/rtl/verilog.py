@@ -5,9 +5,10 @@ and valid registers made explicit, folded dots as state machines). Output: one f
 after the netlist, with the interface of DESIGN.md 8: ``clk``, ``rst`` (synchronous, active high:
 every register takes its init), ``in_valid``, one port per input and output element holding the
 raw bits of its format (``x_0``.. for vectors, ``_`` for hierarchy dots; an output that is also
-an input is ``NAME_out``), and ``NAME_valid`` per output. Inside, every signal element is a wire
-or register named after the netlist's signal (``l1.c`` element 3 is ``l1_c_3``; ``names.py``,
-which ``run --vcd`` shares). Each op is written by its entry in ``CELL_WRITERS``.
+an input is ``NAME_out``), and ``NAME_valid`` per output. Inside, every signal element is a
+variable named after the netlist's signal (``l1.c`` element 3 is ``l1_c_3``; ``names.py``,
+which ``run --vcd`` shares). Each op is written by its entry in ``CELL_WRITERS``; the
+combinational logic is one ``always @*`` block in operand order (``Emitter.logic``).
 
 Arithmetic is integer arithmetic on plain vectors read as two's complement: each operand is
 widened by explicit sign extension to a width computed here from the exact range of the values it
@@ -87,6 +88,16 @@ def fmt_val(name: str, fmt: FixedFormat) -> Val:
 
 
 @dataclass
+class Comb:
+    """A combinational value: ``name`` of ``width`` bits = ``expr``, or (``rom`` given) the
+    word of that ROM at index ``expr``."""
+    name: str
+    width: int
+    expr: str
+    rom: str = ""
+
+
+@dataclass
 class VerilogModule:
     name: str
     text: str
@@ -132,6 +143,7 @@ def chain(select: str, sel_width: int, values: list[str]) -> str:
     return expr
 
 
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LITERAL = re.compile(r"\b\d+'s?[hdbo][0-9a-fA-F_]+")
 MEMORY = re.compile(r"^reg \[[^\]]*\] \w+ \[")     # a ROM's declaration
 WRITTEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?\s*<=")
@@ -149,10 +161,14 @@ class Emitter:
         self.output_delay = output_delay     # per output: cycles from in_valid to its valid
         self.namer = self.names.namer        # internal wires are named after every signal
         self.decls: list[str] = []           # registers, declared before any wire reads them
-        self.body: list[str] = []            # wires in operand order, and assigns
+        self.comb: list[Comb] = []           # the combinational values, in operand order
+        self.sources: list[str] = []         # inputs and registers, which the logic reads
+        self.comb_ports: dict[str, int] = {}   # an output port defined by comb -> its port_decls
+        self.body: list[str] = []            # continuous assigns of ports
         self.seq: list[str] = []             # always blocks
         self.funcs: list[str] = []
         self.roms: list[str] = []
+        self.rom_words: dict[str, int] = {}   # ROM -> its number of words
         self.qfuncs: dict[tuple, str] = {}
         self.elems: dict[int, list[Val]] = {}
         self.port_of: dict[tuple[int, int], str] = {}   # (cell, element) -> output port
@@ -162,24 +178,25 @@ class Emitter:
     # -- declarations ------------------------------------------------------------------------
     def wire(self, base: str, width: int, expr: str, lo: int | None = None,
              hi: int | None = None, signed: bool = True) -> Val:
-        """A new wire holding expr (two's complement unless not signed, within [lo, hi])."""
+        """A new value holding expr (two's complement unless not signed, within [lo, hi])."""
         name = self.namer.take(base)
-        self.body.append(f"wire [{width - 1}:0] {name} = {expr};")
+        self.comb.append(Comb(name, width, expr))
         lo = -(1 << (width - 1)) if lo is None else lo
         hi = (1 << (width - 1)) - 1 if hi is None else hi
         return Val(name, width, signed, lo, hi)
 
-    def define(self, cell: Cell, e: int, expr: str) -> None:
-        """Element e of a combinational (or constant) cell: its named wire, or its port."""
+    def define(self, cell: Cell, e: int, expr: str, rom: str = "") -> None:
+        """Element e of a combinational (or constant) cell: its named value, or its port
+        (``rom`` given: the word of that ROM at index expr)."""
         f = cell.fmt
         port = self.port_of.get((cell.id, e))
         if port:
-            self.port_decls.append(f"output wire [{f.width - 1}:0] {port}")
-            self.body.append(f"assign {port} = {expr};")
+            self.comb_ports[port] = len(self.port_decls)
+            self.port_decls.append(port)      # wire or reg: decided by logic()
             name = port
         else:
             name = self.names.signals[(cell.id, e)]
-            self.body.append(f"wire [{f.width - 1}:0] {name} = {expr};")
+        self.comb.append(Comb(name, f.width, expr, rom))
         self.elems.setdefault(cell.id, []).append(fmt_val(name, f))
 
     def register(self, cell: Cell, e: int) -> None:
@@ -192,11 +209,13 @@ class Emitter:
         else:
             name = self.names.signals[(cell.id, e)]
             self.decls.append(f"reg [{f.width - 1}:0] {name};")
+        self.sources.append(name)
         self.elems.setdefault(cell.id, []).append(fmt_val(name, f))
 
     def state(self, base: str, width: int) -> str:
         name = self.namer.take(base)
         self.decls.append(f"reg [{width - 1}:0] {name};")
+        self.sources.append(name)
         return name
 
     def operand(self, cid: int, e: int) -> Val:
@@ -258,9 +277,11 @@ class Emitter:
             vals = [fmt_val(names.signals[(cid, e)], c.fmt) for e in range(c.size)]
             if cid == self.valid_input:
                 vals = [Val("in_valid", 1, False, 0, 1)]
+                self.sources.append("in_valid")
             else:
                 inputs += [(v.name, c.fmt) for v in vals]
                 self.port_decls += [f"input wire [{c.fmt.width - 1}:0] {v.name}" for v in vals]
+                self.sources += [v.name for v in vals]
             self.elems[cid] = vals
         ports = iter(names.outputs)
         for cid in hw.outputs:
@@ -438,7 +459,7 @@ class Emitter:
             rom = self.rom(f"{base}_rom", c.fmt.width, [int(v) for v in t.entries])
             index = self.table_index(f"{base}_index", xf, t)
             for e in range(c.size):
-                self.define(c, e, f"{rom}[{index}({self.elems[x_cell.id][e].name})]")
+                self.define(c, e, f"{index}({self.elems[x_cell.id][e].name})", rom)
         elif impl == "pwl":
             self.pwl(c, xf, p.pwl)
         elif xf.width > EXACT_ROM_MAX_BITS:
@@ -454,11 +475,12 @@ class Emitter:
             ys = np.array([f(math.ldexp(float(r), -xf.frac)) for r in raw])
             rom = self.rom(f"{base}_rom", c.fmt.width, [int(v) for v in c.fmt.quantise(ys)])
             for e in range(c.size):
-                self.define(c, e, f"{rom}[{self.elems[x_cell.id][e].name}]")
+                self.define(c, e, self.elems[x_cell.id][e].name, rom)
 
     def rom(self, base: str, width: int, entries: list[int]) -> str:
         name = self.namer.take(base)
         self.decls.append(f"reg [{width - 1}:0] {name} [0:{len(entries) - 1}];")
+        self.rom_words[name] = len(entries)
         self.roms.append(f"initial begin   // {name}: {len(entries)} entries\n" + "\n".join(
             f"  {name}[{k}] = {lit(v, width)};" for k, v in enumerate(entries)) + "\nend")
         return name
@@ -701,12 +723,51 @@ class Emitter:
         self.seq.append("\n".join(lines + ["    end", "  end"]))
 
     # -- the text ----------------------------------------------------------------------------
+    def logic(self) -> tuple[list[str], list[str], list[str]]:
+        """The combinational values as register declarations, continuous assignments and one
+        block.
+
+        Every value that reads an input or a register is a blocking assignment in one
+        ``always @*`` block, in operand order: an event-driven simulator (Icarus) runs it once
+        when its sources change, where continuous assignments were re-evaluated (and their
+        quantiser functions called) each time one of their operands settled, hundreds of times
+        a cycle in a network. The block reads a ROM through a function (``ROM_read``): read
+        directly, the block would be sensitive to all its words. Constants, and values of
+        constants only, stay continuous assignments (a block that reads nothing that changes
+        would never run)."""
+        dynamic = set(self.sources)
+        regs, wires, block, readers = [], [], [], {}
+        for v in self.comb:
+            port = self.comb_ports.get(v.name)
+            if not dynamic.intersection(NAME.findall(LITERAL.sub(" ", v.expr))):
+                expr = f"{v.rom}[{v.expr}]" if v.rom else v.expr
+                if port is None:
+                    wires.append(f"wire [{v.width - 1}:0] {v.name} = {expr};")
+                else:
+                    self.port_decls[port] = f"output wire [{v.width - 1}:0] {v.name}"
+                    wires.append(f"assign {v.name} = {expr};")
+                continue
+            dynamic.add(v.name)
+            if v.rom and v.rom not in readers:
+                readers[v.rom] = self.namer.take(f"{v.rom}_read")
+                words = self.rom_words[v.rom]
+                self.funcs.append(function(readers[v.rom], v.width, [("k", ubits(words - 1))],
+                                           [], [f"{readers[v.rom]} = {v.rom}[k];"],
+                                           f"a word of {v.rom}"))
+            if port is None:
+                regs.append(f"reg [{v.width - 1}:0] {v.name};")
+            else:
+                self.port_decls[port] = f"output reg [{v.width - 1}:0] {v.name}"
+            block.append(f"  {v.name} = {readers[v.rom]}({v.expr});" if v.rom
+                         else f"  {v.name} = {v.expr};")
+        return regs, wires, ["always @* begin", *block, "end"] if block else []
+
     def render(self) -> str:
-        body = self.decls + self.body
-        text = "\n".join(body + self.seq + self.roms)
-        # a name is read where it stands other than in its declaration or left of a "<="
-        counts = Counter(re.findall(r"[A-Za-z_][A-Za-z0-9_]*",
-                                    WRITTEN.sub(" ", LITERAL.sub(" ", text))))
+        regs, wires, blocks = self.logic()
+        body = self.decls + regs + wires + self.body
+        text = "\n".join(body + [v.expr for v in self.comb] + self.seq + self.roms)
+        # a name is read where it stands other than in its declaration or left of an assignment
+        counts = Counter(NAME.findall(WRITTEN.sub(" ", LITERAL.sub(" ", text))))
         declared = [_declared(d) for d in body if d.startswith(("wire ", "reg "))
                     and not MEMORY.match(d)]
         unused = [n for n in declared if counts[n] == 1]
@@ -726,7 +787,7 @@ class Emitter:
             lines += ["", "// A quantiser, a table index or a select keeps only some bits of "
                       "its argument.", "/* verilator lint_off UNUSEDSIGNAL */", *self.funcs,
                       "/* verilator lint_on UNUSEDSIGNAL */"]
-        lines += ["", *body, "", *self.seq, "", *self.roms]
+        lines += ["", *body, "", *blocks, "", *self.seq, "", *self.roms]
         if unused:
             lines += ["", "// read by no other signal (kept for the waveforms)",
                       f"wire unused_signals = ^{{1'b0, {', '.join(unused)}}};"]
