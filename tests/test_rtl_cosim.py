@@ -484,3 +484,45 @@ def test_sweep_ranks_by_yosys_with_cost_synth(tmp_path, monkeypatch):
         assert float(row["cost_model_total"]) == hardware_cost(circuit)["total"]
     assert len(list((tmp_path / "cache" / "synth").glob("*.json"))) == 3  # and the netlist's own
     assert float(rows[0]["cost_total"]) < float(rows[1]["cost_total"])   # 6 bits cost less
+
+
+def test_tune_costs_by_yosys_with_cost_synth(tmp_path, monkeypatch):
+    """tune --cost synth: the cost before and after is Yosys's LUT-equivalents of the netlist's
+    and of the tuned setting's export (what the search ranks its knobs by), the model's
+    estimate printed beside it; a second run synthesises nothing (cached by content): a yosys
+    that fails is first on the PATH then and is never started."""
+    need_executable("yosys")
+    netlist = tmp_path / "fma.yaml"
+    netlist.write_text("lstm_hw: 1\nname: fma\nformat: ap_fixed<16,6,AP_RND,AP_SAT>\n"
+                       "inputs: [a, b]\noutputs: [y]\nblocks:\n"
+                       "  p: {op: mul, in: [a, b]}\n  y: {op: add, in: [p, a]}\n")
+    monkeypatch.setenv("LSTM_HW_CACHE_DIR", str(tmp_path / "cache"))
+    args = ("tune", netlist, "--target", "rmse=0.01", "--groups", "*", "--sequences", "20",
+            "--steps", "5", "--cost", "synth")
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    cost = re.search(r"^cost: ([\d,]+) -> ([\d,]+) LUT-equivalents", proc.stdout, re.M)
+    model = re.search(r"Yosys's synth_xilinx; the model's estimate ([\d,]+) -> ([\d,]+)\)",
+                      proc.stdout)
+    rules = re.findall(r"--precision '([^']+)'", proc.stdout)
+    assert cost and model and rules, proc.stdout
+    for k, circuit in ((1, lstm_hw.load(netlist)), (2, lstm_hw.load(netlist, rules))):
+        yosys = synthesise(export_verilog(circuit)).lut_equivalents    # from tune's cache
+        assert cost.group(k) == f"{yosys:,.0f}", proc.stdout
+        assert model.group(k) == f"{hardware_cost(circuit)['total']:,.0f}", proc.stdout
+    assert cost.group(1) != model.group(1)         # Yosys's figure, not the model's
+    assert int(cost.group(2).replace(",", "")) < int(cost.group(1).replace(",", ""))
+    cached = sorted((tmp_path / "cache" / "synth").glob("*.json"))
+    assert len(cached) >= 3                        # the netlist, the tuned setting, a trial
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "yosys").write_text(f"#!/bin/sh\ntouch {tmp_path / 'started'}\nexit 1\n")
+    (fake / "yosys").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert not (tmp_path / "started").exists()
+    assert again.stdout.split("trials in")[1].split("\n", 1)[1] == \
+        proc.stdout.split("trials in")[1].split("\n", 1)[1]      # all but the time it took
+    assert sorted((tmp_path / "cache" / "synth").glob("*.json")) == cached
