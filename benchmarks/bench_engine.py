@@ -12,6 +12,7 @@ from lstm_hw.importers import write_netlist
 from lstm_hw.tasks import memory
 
 from . import hand
+from .bench_compile import MACS_PER_CYCLE, cpu_ghz
 from .common import NETLISTS, best_of, report
 
 
@@ -32,16 +33,23 @@ def macs(circuit) -> int:
     return sum(c.params.w_raw.size for c in circuit.cells if c.op == "dot")
 
 
-def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, int]) -> dict:
+def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, int],
+         peaks: dict[str, float] | None = None) -> dict:
     """Time hand, interpreter and compiled on the same raw inputs, after checking their bits.
 
-    budget: the steps to time for each number of streams (its keys)."""
+    budget: the steps to time for each number of streams (its keys). peaks: the MAC/s one core
+    can issue with the instructions each compiled function uses ("run_one, narrow", ...), for
+    circuits whose dots are vector loops (the cell's 3-product dots are written out)."""
     out = {}
     n_macs = macs(circuit)
     # the engines as a user gets them (threads: every core, where the streams make it pay),
-    # and the compiled one on one core, like the hand kernel
+    # the compiled one in int64 (its code before narrow lanes), and both compiled on one core,
+    # like the hand kernel
     engines = {e: lstm_hw.Simulator(circuit, e) for e in ("interpreter", "compiled")}
+    engines["compiled, int64"] = lstm_hw.Simulator(circuit, "compiled", narrow=False)
     engines["compiled, 1 thread"] = lstm_hw.Simulator(circuit, "compiled", threads=1)
+    engines["compiled, int64, 1 thread"] = lstm_hw.Simulator(circuit, "compiled", threads=1,
+                                                             narrow=False)
     for streams, steps in budget.items():
         raw = engines["compiled"].quantise_inputs(inputs(streams, steps))
         x = np.ascontiguousarray(raw.transpose(1, 2, 0))
@@ -69,11 +77,22 @@ def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, in
             report(f"{head}: MAC/s", cps * streams * n_macs, "MAC/s")
             if who != "hand":
                 report(f"{head}: ratio to hand", cps / row["hand"], "x")
+            # one stream runs on one core whatever the threads; more share every core
+            if peaks and who.startswith("compiled") and (streams == 1 or "thread" in who):
+                fn = f"{'run_one' if streams == 1 else 'run'}, " \
+                     f"{'int64' if 'int64' in who else 'narrow'}"
+                report(f"{head}: share of one core's peak ({fn})",
+                       cps * streams * n_macs / peaks[fn], "x")
+        report(f"{name}, {streams} stream{'s' if streams > 1 else ''}: compiled narrow / int64",
+               row["compiled"] / row["compiled, int64"], "x")
     return out
 
 
-def run() -> dict:
-    print("engine vs hand-written kernels (cycles/s per engine; MAC = the dots' multiply-adds)")
+def run(instructions: dict[str, str]) -> dict:
+    """instructions: each compiled function's main multiply instruction (bench_compile.run)."""
+    peaks = {fn: MACS_PER_CYCLE[i] * cpu_ghz() * 1e9 for fn, i in instructions.items()}
+    print("engine vs hand-written kernels (cycles/s per engine; MAC = the dots' multiply-adds; "
+          "share of peak: of one core, with the instructions the engine's code uses)")
     results = {}
     cell = lstm_hw.load(NETLISTS / "memory_cell.yaml")
     cell_args = hand.memory_cell_args(cell)
@@ -86,10 +105,10 @@ def run() -> dict:
     largs = hand.lstm_layers_args(layer, 1)
     results["layer64"] = case("layer64", layer, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
                               lambda x: hand.lstm_layers(x, *largs), "l1.h_next",
-                              {1: 3000, 64: 100, 1024: 8})
+                              {1: 3000, 64: 100, 1024: 8}, peaks)
     net = lstm_hw.load(NETLISTS / "lstm2x128.yaml")
     nargs = hand.lstm_layers_args(net, 2)
     results["net2x128"] = case("net2x128", net, lambda s, t: rng.uniform(-1, 1, (s, t, 64)),
                                lambda x: hand.lstm_layers(x, *nargs), "l2.h_next",
-                               {1: 500, 64: 20, 256: 6, 1024: 3})
+                               {1: 500, 64: 20, 256: 6, 1024: 3}, peaks)
     return results

@@ -166,6 +166,8 @@ class Program:
     reg_rst_step: np.ndarray
     reg_init: np.ndarray
     in_slots: np.ndarray        # slot of every input element, in input-column order
+    in_sizes: np.ndarray        # the size of the input each of them belongs to
+    out_slots: np.ndarray       # slot of every output element, in output-column order
     slot_of: np.ndarray         # first slot of every circuit cell
     initial: np.ndarray
     lanes: dict                 # step -> DotLanes, for every exact dot run every cycle
@@ -394,6 +396,8 @@ def lower(circuit: Circuit) -> Program:
         return int(slot_of[t.id]), 0 if t.size == 1 else 1
 
     in_slots = [int(slot_of[i]) + e for i in circuit.inputs for e in range(cells[i].size)]
+    in_sizes = [cells[i].size for i in circuit.inputs for _ in range(cells[i].size)]
+    out_slots = [int(slot_of[o]) + e for o in circuit.outputs for e in range(cells[o].size)]
     n_comb = len(steps) - len(folds)
     lanes = _lanes(circuit, slot_of, steps[:n_comb], ints, args)
     return Program(
@@ -419,7 +423,7 @@ def lower(circuit: Circuit) -> Program:
         reg_en_step=i64([ctrl(r, "enable")[1] for r in regs]),
         reg_rst=i64([ctrl(r, "reset")[0] for r in regs]),
         reg_rst_step=i64([ctrl(r, "reset")[1] for r in regs]),
-        reg_init=i64(reg_init), in_slots=i64(in_slots), slot_of=slot_of, initial=initial,
+        reg_init=i64(reg_init), in_slots=i64(in_slots), in_sizes=i64(in_sizes), out_slots=i64(out_slots), slot_of=slot_of, initial=initial,
         lanes=lanes)
 
 

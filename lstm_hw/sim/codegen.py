@@ -54,10 +54,12 @@ class _Writer:
     """Lines of source, indented by blocks, and where each slot's value is read and written.
 
     In run_one (``one_stream``) there is no loop over streams (s is 0), and a one-element
-    signal is also kept in a local ``v<slot>``: read from it, written to it and through to vals
-    (which code indexing slots at run time reads, and which holds the state between runs). The
-    locals stay in registers, where vals, which numba cannot tell apart from the other arrays,
-    is stored and loaded again at every cell: the lecture's cell ran at 0.55x of the hand kernel.
+    signal is also kept in a local ``v<slot>``: read from it and written to it. The locals stay
+    in registers, where vals, which numba cannot tell apart from the other arrays, is stored and
+    loaded again at every cell: the lecture's cell ran at 0.55x of the hand kernel. A local is
+    written through to vals only where code indexing slots at run time reads it (``through``:
+    a dot's input copies, a mux, a fold unit), at the trace when a run records more than the
+    outputs, and once at the end (vals holds the state between runs).
     """
 
     def __init__(self):
@@ -65,6 +67,7 @@ class _Writer:
         self.depth = 0
         self.one_stream = False
         self.locals: set[int] = set()   # slots with a local in run_one
+        self.through: set[int] = set()  # locals also written to vals at once
         self.e_zero = False             # inside elements(1) of run_one: e is 0
         self.quantisers: dict[tuple[int, str], str] = {}   # (shift, format codes) -> name
         self.narrow = True              # exact dots in the integers their lanes allow
@@ -116,6 +119,8 @@ class _Writer:
         local, memory = self._where(slot, offset)
         if local is not None:
             self(f"v{local} = {value}")
+            if local not in self.through:
+                return
             value = f"v{local}"
         self(f"{memory} = {value}")
 
@@ -173,8 +178,13 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         if w.one_stream:
             w("s = 0")
             w.locals = _scalar_slots(p)
+            w.through = w.locals & _read_from_vals(p)
             for n in sorted(w.locals):
                 w(f"v{n} = vals[{n}, 0]")
+            # a run recording the outputs alone (the usual one) takes them from the locals
+            outs = [int(n) for n in p.out_slots]
+            w(f"outputs_only = record.shape[0] == {len(outs)}" +
+              "".join(f" and record[{k}] == {n}" for k, n in enumerate(outs)))
         w("trace = np.empty((n_cycles, record.shape[0], S), np.int64)")
         w(f"overflow = np.zeros({n_steps + len(p.reg_out)}, np.int64)")
         w("acc = np.empty(S, np.int64)")
@@ -210,21 +220,58 @@ def _function(w: _Writer, p: Program, name: str) -> None:
             for i in range(p.n_comb):
                 w(f"# step {i}")
                 _write_step(w, p, i, one_slot)
-            with w.block("for k in range(record.shape[0]):"):
-                with w.block(STREAM_LOOP):
-                    w("trace[t, k, s] = vals[record[k], s]")
+            _trace(w, p)
             _latch(w, p, n_steps)
         for i in range(p.n_comb):
             w(f"overflow[{i}] += ovf{i}")
+        for n in sorted(w.locals - w.through):
+            w(f"vals[{n}, 0] = v{n}")
         w("return trace, overflow")
 
 
+def _trace(w: _Writer, p: Program) -> None:
+    """The recorded slots' values this cycle, into the trace."""
+    if not w.one_stream:
+        with w.block("for k in range(record.shape[0]):"):
+            with w.block(STREAM_LOOP):
+                w("trace[t, k, s] = vals[record[k], s]")
+        return
+    with w.block("if outputs_only:"):
+        for k, n in enumerate(p.out_slots):
+            w(f"trace[t, {k}, 0] = {w.ref(int(n))}")
+    with w.block("else:"):
+        for n in sorted(w.locals - w.through):
+            w(f"vals[{n}, 0] = v{n}")
+        with w.block("for k in range(record.shape[0]):"):
+            w("trace[t, k, 0] = vals[record[k], 0]")
+
+
+def _read_from_vals(p: Program) -> set[int]:
+    """Slots that code indexing vals at run time reads: the inputs a dot copies, a mux's
+    operands and select, a fold unit's operands and start bit."""
+    slots: set[int] = set()
+    for i in range(len(p.op)):
+        folded = i >= p.n_comb
+        if folded or p.op[i] == OP_MUX or _uses_xbuf(p, i):
+            for k in range(p.arg0[i], p.arg1[i]):
+                span = 1 + (int(p.size[i]) - 1) * int(p.arg_step[k]) if p.op[i] == OP_MUX else 1
+                slots.update(range(int(p.arg_slot[k]), int(p.arg_slot[k]) + span))
+        if p.op[i] == OP_MUX:
+            sel, step = int(p.aux[i, 0]), int(p.aux[i, 1])
+            slots.update(range(sel, sel + 1 + (int(p.size[i]) - 1) * step))
+        if folded:
+            slots.add(int(p.fold_start[i - p.n_comb]))
+    return slots
+
+
 def _scalar_slots(p: Program) -> set[int]:
-    """Slots that get a local in run_one: inputs, and one-element signals of the steps run every
-    cycle and of registers (fold units write vals directly: theirs stay in vals)."""
+    """Slots that get a local in run_one: one-element signals of the inputs, of the steps run
+    every cycle and of registers (fold units write vals directly: theirs stay in vals)."""
     steps = [int(p.out[i]) for i in range(p.n_comb) if p.size[i] == 1]
     regs = [int(p.reg_out[r]) for r in range(len(p.reg_out)) if p.reg_size[r] == 1]
-    return {int(n) for n in p.in_slots} | set(steps) | set(regs)
+    # (an input vector's elements stay in vals, where the element loops read them)
+    inputs = [int(n) for n, size in zip(p.in_slots, p.in_sizes) if size == 1]
+    return set(inputs) | set(steps) | set(regs)
 
 
 def _large_dots(p: Program) -> list[int]:

@@ -366,8 +366,8 @@ class Simulator:
             for k, v in part.overflow.items():
                 counts[k] = counts.get(k, 0) + v
         first = parts[0]
-        return Trace(first.names, first.sizes, first.formats,
-                     np.concatenate([p.data for p in parts], axis=1), counts)
+        data = first.data if len(parts) == 1 else np.concatenate([p.data for p in parts], axis=1)
+        return Trace(first.names, first.sizes, first.formats, data, counts)
 
     def valid_cycles(self, cid: int, n_steps: int, n_cycles: int) -> np.ndarray:
         """0/1 per cycle: 1 where signal cid holds the value of a time step."""
