@@ -160,8 +160,9 @@ def test_table_cost_follows_the_entries():
 def test_cost_of_the_lecture_cell():
     circuit = lstm_hw.load(CELL)
     total = total_cost(circuit.cells)
-    # 3 gate sums multiply by 100 (z multiplies by 1: a wire), 3 products: 6 DSPs of 16 bits
-    assert total["multipliers"] == 6 and total["dsp"] == 6 and total["mult_luts"] == 0
+    # 3 gate sums multiply by 100 (z multiplies by 1: a wire), but z_in and z_forget both take
+    # x2 * 100, one product that synthesis builds once; 3 products: 5 DSPs of 16 bits
+    assert total["multipliers"] == 5 and total["dsp"] == 5 and total["mult_luts"] == 0
     assert total["table_bits"] == 3 * 1024 * 16 and total["reg_bits"] == 16
     assert total["total"] == (total["mult_luts"] + total["adder_bits"] + total["logic_bits"]
                               + total["table_luts"] + 100 * total["dsp"]
@@ -170,10 +171,34 @@ def test_cost_of_the_lecture_cell():
     narrow = lstm_hw.load(CELL, precision=["*=ap_fixed<4,4,AP_RND,AP_SAT>"])
     small_total = total_cost(narrow.cells)
     # 4 x 4-bit products (the weight 100 saturates to 7 in ap_fixed<4,4>): 8 bits, in LUTs
-    assert small_total["dsp"] == 0 and small_total["mult_luts"] == 6 * 4 * 4
+    assert small_total["dsp"] == 0 and small_total["mult_luts"] == 5 * 4 * 4
     assert small_total["total"] < total["total"]
     z = circuit.cell("z")
     assert cost(z, circuit.cells)["multipliers"] == 0
+
+
+def test_folded_dot_cost_counts_the_choices_synthesis_keeps(tmp_path):
+    """Multiplier s of a folded dot takes products s, s + K, ...; synthesis folds a step of
+    weight 0 away (its row gets itself back) and a choice between equal values, so only the
+    inputs and rows of nonzero weights are chosen. The pipelined cell's sums (K = 3; rows
+    [1, 0, 0], [0, 100, 0], [0, 100, 0], [0, 0, 100] of x1..x3, ap_fixed<16,8>): multiplier 0
+    takes x1 into row 0 only, multiplier 1 x2 into row 1 or 2, multiplier 2 x3 into row 3."""
+    circuit = lstm_hw.load(ROOT / "netlists" / "memory_cell_pipelined.yaml")
+    c = cost(circuit.cell("sums"), circuit.cells)
+    acc = 8 + 7 + 1 + 8    # widest row: x (8 integer bits) * 100 (7), the bias, 8 fractional
+    xw = 16                # the inputs, aligned
+    rows_chosen = 1 + (2 + 1) + 1        # per multiplier: its rows, and a choice of 2 of them
+    start = 3 * xw + 4 * acc             # the inputs and the biases loaded at the start
+    saturate = 4 * 16                    # 16 integer bits of the exact sum into 8
+    assert c["logic_bits"] == rows_chosen * acc + start + saturate
+    assert c["multipliers"] == 3 and c["adder_bits"] == 3 * acc
+    # b's weights are all 0: multiplier 1 (products 1 and 3) is never used and costs nothing
+    (tmp_path / "z.yaml").write_text(
+        "lstm_hw: 1\nname: z\nformat: ap_fixed<16,8,AP_RND,AP_SAT>\ninputs: [a, b]\n"
+        "outputs: [d]\nblocks:\n  d: {op: dot, in: [a, b], multipliers: 2, "
+        "weights: [[1, 0], [3, 0]], bias: [0, 0]}\n")
+    zero = lstm_hw.load(tmp_path / "z.yaml")
+    assert cost(zero.cell("d"), zero.cells)["multipliers"] == 1
 
 
 def test_hardware_cost_counts_the_timing_registers():
@@ -192,7 +217,7 @@ def test_info_shows_the_cost():
     assert proc.returncode == 0
     total = hardware_cost(lstm_hw.load(CELL))["total"]
     assert f"cost estimate: {total:,.0f} LUT-equivalents" in proc.stdout
-    assert "6 DSP slices (27x18)" in proc.stdout
+    assert "5 DSP slices (27x18)" in proc.stdout
 
 
 # -- sweeps --------------------------------------------------------------------------------------

@@ -278,7 +278,7 @@ def constant_range(raw: int, frac: int) -> tuple[int, int]:
     return (m - 1).bit_length() + e, max(-e, 0)
 
 
-def cost(cell, cells) -> dict[str, float]:
+def cost(cell, cells, built: set | None = None) -> dict[str, float]:
     """The hardware cost estimate of one cell of a circuit (``hardware_cost`` in
     compile/pipeline.py sums it over the clocked hardware that ``verilog`` exports; ``info``,
     ``sweep`` and ``tune`` rank by its ``total``). A model for comparing settings, calibrated
@@ -310,12 +310,19 @@ def cost(cell, cells) -> dict[str, float]:
       ``exact`` activations are a simulation device and cost nothing here.
     - a folded ``dot`` (``multipliers: K`` over T cycles) is the state machine the Verilog export
       writes: K multipliers of the widest weight by the widest (aligned) input, each fed by a
-      T-way choice of weight (a ROM over the steps) and of input, K accumulating adders whose sum goes to one of the rows (a mux of the rows and one
-      back into each), registers for the inputs, the accumulators and the results, and a step
-      counter.
+      T-way choice of weight (a ROM over the steps) and of input, K accumulating adders whose
+      sum goes to one of the rows (a mux of the rows and one back into each), registers for
+      the inputs, the accumulators and the results, and a step counter; only the inputs and
+      rows of nonzero weights are chosen (synthesis folds away a step of weight 0, whose row
+      gets itself back, and a choice between equal values), and a multiplier with no nonzero
+      weight is not built.
 
     ``total`` (LUT-equivalents) = mult_luts + adder_bits + logic_bits + table_luts
     + 100 * dsp + reg_bits / 2 (two flip-flops per LUT).
+
+    ``built``: the products by constants that earlier cells of the circuit build, as (input
+    cell, element, weight); a ``dot`` adds its own, and one already there costs no multiplier
+    again (synthesis merges identical logic: the lecture's z_in and z_forget share x2 * 100).
     """
     c = dict.fromkeys(COST_KEYS, 0)
     fmt, n, op, p = cell.fmt, cell.size, cell.op, cell.params
@@ -332,6 +339,8 @@ def cost(cell, cells) -> dict[str, float]:
     if op == "dot":
         w_fmt, b_fmt, acc = p.w_fmt, p.b_fmt, p.accum
         x_fmts = [cells[a].fmt for a in cell.args for _ in range(cells[a].size)]
+        x_elems = [(a, e) for a in cell.args for e in range(cells[a].size)]
+        built = set() if built is None else built
         folded = p.multipliers and p.w_raw.size > p.multipliers
         widest, ints, fracs = 0, [], []
         for row, bias in zip(p.w_raw, p.b_raw):
@@ -346,8 +355,9 @@ def cost(cell, cells) -> dict[str, float]:
             if not folded:
                 for k in used:
                     bits = constant_bits(row[k])
-                    if bits > 1:
+                    if bits > 1 and (*x_elems[k], int(row[k])) not in built:
                         mult(bits, x_fmts[k].width)
+                    built.add((*x_elems[k], int(row[k])))
             if not terms:
                 continue
             i_bits = max(t[0] for t in terms) + _log2_ceil(len(terms))
@@ -423,14 +433,20 @@ def _folded_dot(c: dict, cell, x_fmts, acc_width: int, mult) -> None:
     top_frac = max(f.frac for f in x_fmts)   # inputs aligned to the finest binary point
     xw = max(f.integer for f in x_fmts) + top_frac
     ww = max(int(abs(w_raw).max()).bit_length() + 1, 2)
-    mult(ww, xw, k_mul)
     c["table_bits"] += int((w_raw != 0).sum()) * p.w_fmt.width
     for s in range(k_mul):          # multiplier s takes products s, s + K, s + 2K...
         ks = range(s, len(w_raw), k_mul)
-        rows = len({k // n_in for k in ks})
+        # synthesis folds a step of weight 0 away (its row gets itself back) and a choice
+        # between equal values: only the inputs and rows of nonzero weights are chosen
+        live = [k for k in ks if w_raw[k]]
+        if not live:
+            continue
+        rows = len({k // n_in for k in live})
+        mult(ww, xw)
         c["table_luts"] += table_luts([w_raw[k] for k in ks], ww)
-        c["logic_bits"] += mux_luts(len(ks), xw) + mux_luts(rows, acc_width) + rows * acc_width
-    c["adder_bits"] += k_mul * acc_width
+        c["logic_bits"] += (mux_luts(len({k % n_in for k in live}), xw)
+                            + mux_luts(rows, acc_width) + rows * acc_width)
+        c["adder_bits"] += acc_width
     c["logic_bits"] += (n_in * xw + m * acc_width)    # start: load the inputs and the biases
     c["reg_bits"] += n_in * xw + m * acc_width + _log2_ceil(steps) + 1 + m * cell.fmt.width
 
@@ -438,7 +454,8 @@ def _folded_dot(c: dict, cell, x_fmts, acc_width: int, mult) -> None:
 def total_cost(cells) -> dict[str, float]:
     """``cost`` summed over a circuit's cells (keys COST_KEYS)."""
     out = dict.fromkeys(COST_KEYS, 0)
+    built: set = set()
     for cell in cells:
-        for key, value in cost(cell, cells).items():
+        for key, value in cost(cell, cells, built).items():
             out[key] += value
     return out

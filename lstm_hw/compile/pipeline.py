@@ -100,9 +100,10 @@ def hardware_costs(circuit: Circuit) -> dict[str | None, dict[str, float]]:
     hw = compile_circuit(circuit).hardware
     signals = set(circuit.by_name)
     out: dict[str | None, dict[str, float]] = {}
+    built: set = set()       # products by constants: synthesis builds each once
     for cell in hw.cells:
         owner = out.setdefault(signal_of(cell.name, signals), dict.fromkeys(COST_KEYS, 0))
-        for key, value in cost(cell, hw.cells).items():
+        for key, value in cost(cell, hw.cells, built).items():
             owner[key] += value
     return out
 
