@@ -11,6 +11,7 @@ from . import __version__, compile_netlist, interrupt, load
 from .diagnostics import UserError
 from .netlist.parse import PARTS
 from .progress import set_quiet
+from .sim.simulator import ENGINES
 from .sim.cache import recovering
 
 QUIET_HELP = ("no progress on stderr (long work otherwise says what it is doing: a bar on a "
@@ -32,9 +33,10 @@ def _netlist_options(p: argparse.ArgumentParser) -> None:
 
 
 def _engine_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=("auto", "interpreter", "compiled"), default=None,
+    p.add_argument("--engine", choices=ENGINES, default=None,
                    help="the interpreter (one kernel for every netlist), code compiled for this "
-                        "netlist (cached), or auto: compiled for long runs (default)")
+                        "netlist (cached), numpy (no compile: small runs), or auto: numpy for "
+                        "small runs, compiled for long ones (default)")
 
 
 def _load(args):

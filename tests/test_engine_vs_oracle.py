@@ -58,7 +58,7 @@ SETTINGS = settings(database=None, deadline=None, phases=PHASES, derandomize=not
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-ENGINES = ["interpreter", "compiled"]
+ENGINES = ["interpreter", "compiled", "numpy"]
 NATIVE_EVERY = 40     # compiled engine: one example in this many compiled by numba
 _runs = Counter()     # examples run per (test, engine), to pick the ones compiled natively
 

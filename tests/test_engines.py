@@ -1,4 +1,5 @@
-"""The compiled backend against the interpreter, and chunked runs against whole ones."""
+"""The compiled backend and the numpy engine against the interpreter, chunked runs against whole
+ones, and the engine 'auto' picks."""
 from __future__ import annotations
 
 import os
@@ -32,13 +33,14 @@ def test_compiled_backend_agrees_with_the_interpreter_on_shipped_netlists(path):
     x = inputs_for(circuit, 3 if big else 20, 15 if big else 60, seed=4)
     for streams in (x, x[1:2]):
         a = lstm_hw.Simulator(circuit, "interpreter").run(streams, record="all", strict=False)
-        b = lstm_hw.Simulator(circuit, "compiled").run(streams, record="all", strict=False)
-        np.testing.assert_array_equal(a.data, b.data)
-        assert a.overflow == b.overflow
+        for engine in ("compiled", "numpy"):
+            b = lstm_hw.Simulator(circuit, engine).run(streams, record="all", strict=False)
+            np.testing.assert_array_equal(a.data, b.data)
+            assert a.overflow == b.overflow
 
 
 @pytest.mark.parametrize("name", ["memory_cell.yaml", "memory_cell_pipelined.yaml"])
-@pytest.mark.parametrize("engine", ["interpreter", "compiled"])
+@pytest.mark.parametrize("engine", ["interpreter", "compiled", "numpy"])
 def test_chunked_runs_equal_whole_runs(name, engine):
     sim = lstm_hw.Simulator(lstm_hw.load(ROOT / "netlists" / name), engine)
     raw = sim.quantise_inputs(memory.generate(5, 103, seed=8))
@@ -73,8 +75,8 @@ blocks:
 
 
 def test_wide_dots_agree_in_both_compiled_functions(tmp_path):
-    """The grouped rows of run (many streams) and the vectorised row of run_one (one stream)
-    against the interpreter, every signal and overflow count, including wrapped sums."""
+    """The grouped rows of run (many streams), the vectorised row of run_one (one stream) and
+    the numpy engine's matrix product against the interpreter, every signal and overflow count, including wrapped sums."""
     rng = np.random.default_rng(12)
     path = tmp_path / "wide_dot.yaml"
     path.write_text(_wide_dot_netlist(rng))
@@ -84,9 +86,10 @@ def test_wide_dots_agree_in_both_compiled_functions(tmp_path):
                  axis=2).astype(float)
     for streams in (x, x[4:5]):
         a = lstm_hw.Simulator(circuit, "interpreter").run(streams, record="all", strict=False)
-        b = lstm_hw.Simulator(circuit, "compiled").run(streams, record="all", strict=False)
-        np.testing.assert_array_equal(a.data, b.data)
-        assert a.overflow == b.overflow
+        for engine in ("compiled", "numpy"):
+            b = lstm_hw.Simulator(circuit, engine).run(streams, record="all", strict=False)
+            np.testing.assert_array_equal(a.data, b.data)
+            assert a.overflow == b.overflow
         assert a.overflow.get("d", 0) > 0 and a.overflow.get("h", 0) == 0   # sums wrap
 
 
@@ -125,4 +128,22 @@ def test_auto_uses_a_module_numba_compiled_before(tmp_path, monkeypatch):
                     str(path)], check=True, env=dict(os.environ), capture_output=True)
     fresh = lstm_hw.Simulator(lstm_hw.load(path))
     assert fresh._pick_engine(middling, 1) == "compiled"
-    assert fresh._pick_engine(1, 1) == "interpreter"
+    assert fresh._pick_engine(1, 1) == "numpy"
+
+
+def test_check_of_a_small_cell_runs_without_numba():
+    """'auto' gives check's runs on the lecture's cell to the numpy engine, and nothing on the
+    way (elaboration's constants, the inputs' quantisation, the float reference) imports numba:
+    the first check on a new machine compiles nothing. The same output as the interpreter's."""
+    sim = lstm_hw.Simulator(lstm_hw.load(ROOT / "netlists" / "memory_cell.yaml"))
+    assert sim._pick_engine(1000 * 50, 1000) == "numpy"
+    assert sim._pick_engine(1000 * 50_000, 1000) != "numpy"
+    code = ("import sys; from lstm_hw.cli import main; status = main(['check', sys.argv[1]] + "
+            "sys.argv[2:]); print('numba' in sys.modules); sys.exit(status)")
+    path = str(ROOT / "netlists" / "memory_cell.yaml")
+    auto = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                          check=True)
+    assert auto.stdout.endswith("PASS: the fixed-point circuit does the task\nFalse\n")
+    interpreted = subprocess.run([sys.executable, "-c", code, path, "--engine", "interpreter"],
+                                 capture_output=True, text=True, check=True)
+    assert interpreted.stdout == auto.stdout.replace("\nFalse\n", "\nTrue\n")

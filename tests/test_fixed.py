@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from external import hls4ml_root, need_executable
 from oracle_sim import own_quantise
 
+from lstm_hw import plain
 from lstm_hw.fixed import (FixedFormat, FormatError, parse_format, quantise_float, quantise_floats,
-                           requantise, requantise_array, to_decimal)
+                           requantise, requantise_array, requantise_arrays, to_decimal)
 
 Q_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF",
            "AP_RND_CONV")
@@ -141,6 +142,31 @@ def test_requantise_matches_oracle(case):
     fmt, shift, v = case
     expected = oracle_fmt(raw_value(v, fmt.frac + shift), fmt)
     assert requantise(v, shift, *fmt.codes()) == expected, (str(fmt), shift, v)
+    assert plain.arith().requantise_call(np.int64(v), shift, *fmt.codes()) == expected
+
+
+@settings(BASE_SETTINGS, max_examples=600)
+@given(formats(), st.one_of(st.integers(-5, 70), st.integers(-200, 200)), st.data())
+def test_requantise_arrays_matches_oracle(fmt, shift, data):
+    """The numpy engine's requantiser: rounding on the array, overflow element by element."""
+    pick = _hypothesis_pick(data.draw)
+    vs = [pick_raw(pick, fmt, shift) for _ in range(pick(1, 12))]
+    raw, over = requantise_arrays(np.array(vs, np.int64), shift, *fmt.codes())
+    expected = [oracle_fmt(raw_value(v, fmt.frac + shift), fmt) for v in vs]
+    assert list(zip(raw.tolist(), over.tolist())) == expected, (str(fmt), shift, vs)
+
+
+@settings(BASE_SETTINGS, max_examples=600)
+@given(formats(), st.data())
+def test_quantise_floats_of_many_magnitudes_match_oracle(fmt, data):
+    """quantise_floats writes an array as integers of one binary point where it can, and
+    quantises the values that do not fit it one by one: arrays mixing magnitudes far apart."""
+    pick = _hypothesis_pick(data.draw)
+    xs = [data.draw(st.floats(allow_nan=False, allow_infinity=False)) if pick(0, 1)
+          else pick_float(pick, fmt) for _ in range(pick(1, 12))]
+    raw, over = quantise_floats(np.array(xs), fmt)
+    assert list(zip(raw.tolist(), over.tolist())) == [oracle_fmt(x, fmt) for x in xs], \
+        (str(fmt), [x.hex() for x in xs])
 
 
 @settings(BASE_SETTINGS, max_examples=3000)
@@ -699,7 +725,7 @@ NATIVE_SAMPLE = 12   # operations whose netlist the compiled engine's test has n
 # Every operation through the interpreter, and through the compiled engine's generated code run
 # as plain Python (numba's compile of a netlist of all ~1,200 blocks takes many minutes); the
 # compiled engine proper, numba-compiled, on a netlist of a sample of the operations.
-@pytest.mark.parametrize("engine", ["interpreter", "compiled-python", "compiled"])
+@pytest.mark.parametrize("engine", ["interpreter", "compiled-python", "compiled", "numpy"])
 def test_engines_against_xilinx_headers(xilinx, engine, tmp_path):
     """The same operations, as blocks of one netlist, through the engine: the headers' bits."""
     import lstm_hw

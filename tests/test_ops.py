@@ -95,13 +95,13 @@ def test_hard_sigmoid_example_runs_as_the_exact_arithmetic_says(tmp_path):
         y = own_quantise(clipped, 10, 1, False, "AP_RND", "AP_SAT", 0)[0]
         want.append(Fraction(y, 2 ** 9))
     outputs = []
-    for engine in ("interpreter", "compiled"):
+    for engine in ("interpreter", "compiled", "numpy"):
         proc = run_cli("run", ROOT / "netlists" / "hard_sigmoid.yaml", "-i", data,
                        "--engine", engine)
         assert proc.returncode == 0, proc.stderr
         rows = [line.split(",") for line in proc.stdout.splitlines()[1:]]
         outputs.append([Fraction(r[1]) for r in rows])
-    assert outputs[0] == outputs[1] == want
+    assert outputs[0] == outputs[1] == outputs[2] == want
     assert want[0] == 0 and want[-1] == 1 and 0 < want[5] < 1
 
 

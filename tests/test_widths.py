@@ -18,7 +18,7 @@ import lstm_hw
 from lstm_hw.fixed import parse_format
 from oracle_sim import Oracle
 
-ENGINES = ("interpreter", "compiled")
+ENGINES = ("interpreter", "compiled", "numpy")
 
 
 def load_text(tmp_path, text: str):

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import InternalError
-from ..fixed import requantise
+from ..fixed import requantise_array
 from .checks import element_fracs, value_bounds, work_frac
 from .circuit import Circuit
 
@@ -48,6 +48,10 @@ OP_NAMES = {OP_DOT: "dot", OP_DOT_ACC: "dot_accum", OP_ADD: "add", OP_MUL: "mul"
             OP_TABLE: "table", OP_PWL: "pwl", OP_EXACT_SIGMOID: "exact_sigmoid",
             OP_EXACT_TANH: "exact_tanh", OP_COPY: "copy", OP_MUX: "mux", OP_MIN: "min",
             OP_MAX: "max", OP_CLIP: "clip"}
+# Ops the interpreter compiles only for programs that have one (sim/kernel.run_program) and the
+# numpy engine runs stream by stream
+RARE_OPS = (OP_DOT_ACC, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUX, OP_MIN, OP_MAX,
+            OP_CLIP)
 NO_SLOT = -1
 INT32_MAX = 2**31 - 1
 LANE_BITS = (16, 32)   # the narrow operand types, narrowest first
@@ -270,8 +274,7 @@ class _Lowering:
         # products and partial sums are cast into accum: store each product's requantising
         # shift, and the bias already cast
         self.elements(c, [p.w_fmt.frac + f - acc.frac for f in xf])
-        self.ints.extend(int(requantise(int(b), p.b_fmt.frac - acc.frac, *acc.codes())[0])
-                         for b in p.b_raw)
+        self.ints.extend(int(b) for b in requantise_array(p.b_raw, p.b_fmt.frac, acc))
         aux[AUX_ACCUM:AUX_ACCUM + 5] = acc.codes()
         return OP_DOT_ACC, wf - c.fmt.frac, aux
 

@@ -32,7 +32,7 @@ from ..compile.cells import LIBM_ACTIVATIONS
 from ..compile.checks import work_frac
 from ..compile.circuit import Cell, Circuit, SliceParams
 from ..diagnostics import Diagnostics, InternalError, SourceLoc
-from ..fixed import FixedFormat, requantise
+from ..fixed import FixedFormat, requantise_array
 from .names import IDENT, KEYWORDS, HardwareNames, elem_name, hardware_names
 from .quantise import lit, quantiser, sext
 
@@ -438,8 +438,7 @@ class Emitter:
                 rows.append(self.quantised(s, wf - c.fmt.frac, c.fmt))
                 continue
             a = acc_fmt
-            acc = const_val(int(requantise(int(p.b_raw[row]), p.b_fmt.frac - a.frac,
-                                           *a.codes())[0]))
+            acc = const_val(int(requantise_array(p.b_raw[row], p.b_fmt.frac, a)))
             for j, prod in prods:   # a product of 0 adds nothing: its cast is the identity
                 cast = self.wire(f"{name}_c{j}", a.width,
                                  self.quantised(prod, p.w_fmt.frac + fr[j] - a.frac, a),
@@ -650,8 +649,7 @@ class Emitter:
         aligned = [x.ext(xw) if f == top_f else f"{{{x.ext(xw - (top_f - f))}, {top_f - f}'b0}}"
                    for x, f in zip(xs, fr)]
         if acc_fmt:
-            bias = [int(requantise(int(b), p.b_fmt.frac - acc_fmt.frac, *acc_fmt.codes())[0])
-                    for b in p.b_raw]
+            bias = [int(b) for b in requantise_array(p.b_raw, p.b_fmt.frac, acc_fmt)]
             alo, ahi, aw, a_signed = acc_fmt.lo, acc_fmt.hi, acc_fmt.width, acc_fmt.signed
         else:
             bias = [int(b) << (wf - p.b_fmt.frac) for b in p.b_raw]

@@ -17,13 +17,10 @@ from ..compile.schedule import (OP_ADD, OP_CLIP, OP_COPY, OP_DOT, OP_DOT_ACC,
                                 OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MAX, OP_MIN, OP_MUL, OP_MUX,
                                 OP_PWL, OP_TABLE)
 from ..diagnostics import InternalError
-from ..fixed import quantise_float, requantise_call as requantise
+from ..arith import quantise_float, requantise_call as requantise
 from .ops import (accumulate, clamp, exact_activation, extreme, mux_index, pwl_exact,
                   table_index)
 
-
-RARE_OPS = (OP_DOT_ACC, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MUX, OP_MIN, OP_MAX,
-            OP_CLIP)
 
 
 @njit(cache=True, nogil=True)

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..compile.cells import libm_sigmoid
-from ..fixed import floor_shift, requantise_call as requantise
+from ..arith import floor_shift, requantise_call as requantise
 
 # exp and tanh as the C library computes them (tables and pwl knots are built with the same
 # functions, in compile/cells.py)

@@ -17,17 +17,25 @@ import numpy as np
 
 from ..compile.circuit import Circuit
 from ..compile.pipeline import Compiled, compile_circuit
-from ..compile.schedule import OP_DOT_ACC, Program
+from ..compile.schedule import OP_DOT_ACC, RARE_OPS, Program
 from ..compile.timing import Timing
 from ..diagnostics import DataError
 from ..fixed import FixedFormat, quantise_floats
 from ..progress import slow_step
 from .cache import recovering
-from .codegen import CACHE_ENV, cache_dir
-from .kernel import RARE_OPS, run_program
+from .vectorised import run_program_numpy
 
-
-ENGINES = ("auto", "interpreter", "compiled")
+# The numpy engine (sim/vectorised.py) needs no numba; the interpreter (sim/kernel.py) and the
+# compiled engine (sim/codegen.py) import it when they first run: importing numba takes 0.3 s,
+# loading their code from its cache 0.7 s more.
+ENGINES = ("auto", "interpreter", "compiled", "numpy")
+# 'auto' takes the numpy engine for runs it finishes within AUTO_NUMPY_SECONDS by its estimate:
+# Python's dispatch per cycle and slot, numpy's time per stream-cycle and unit of Program.work
+# (measured: 15-30 us a slot and cycle, 18-37 ns a unit of work for the shipped netlists without
+# rare ops; the interpreter costs numba's import and load first, about 1 s, or its compile)
+AUTO_NUMPY_SECONDS = 0.25
+NUMPY_SLOT_CYCLE_SECONDS = 20e-6
+NUMPY_WORK_SECONDS = 40e-9
 AUTO_COMPILE_WORK_FEW = 10 ** 9   # stream-cycles x Program.work from which 'auto' compiles...
 AUTO_COMPILE_WORK = 10 ** 11      # ... with fewer than 64 streams, and with more
 AUTO_CACHED_WORK = 10 ** 7        # ... and, compiled already (numba's cache), from here on
@@ -99,8 +107,9 @@ class Simulator:
                  threads: int | None = None, narrow: bool = True):
         """circuit: an elaborated circuit (lstm_hw.load) or its compiled form (compile_netlist).
         engine: 'interpreter' (one compiled kernel for every netlist), 'compiled' (code
-        generated for this netlist, compiled once and cached) or 'auto' (compiled for long
-        runs of few streams). threads: how many cores may share the streams (default: all).
+        generated for this netlist, compiled once and cached), 'numpy' (no numba: each step
+        one numpy operation over the streams) or 'auto' (numpy for small runs, compiled for
+        long ones). threads: how many cores may share the streams (default: all).
         narrow: the compiled engine computes exact dots in the narrowest integers their bounds
         allow (schedule.DotLanes); False: in int64 (the same bits, for comparing)."""
         if engine not in ENGINES:
@@ -193,6 +202,7 @@ class Simulator:
             try:
                 self.compiled()
             except OSError as exc:
+                from .codegen import CACHE_ENV, cache_dir
                 self._cache_unusable = True
                 reason = exc.strerror or exc
                 print(f"warning: the cache folder {cache_dir()} cannot be used ({reason}): "
@@ -203,6 +213,8 @@ class Simulator:
     def _pick_engine(self, stream_cycles: int, n_streams: int) -> str:
         if self.engine != "auto":
             return self.engine
+        # A small run is over in the numpy engine before numba would have loaded (rare ops
+        # run there stream by stream: those stay with numba).
         # The compiled module costs a compile on its first use (seconds; then numba's cache):
         # it pays where the interpreter would take longer, sooner with few streams, where the
         # interpreter's per-cell dispatch dominates (it runs at 0.05-0.1x of the compiled code,
@@ -211,6 +223,9 @@ class Simulator:
         # smaller run. Products cast one by one (a dot's accum) slow the interpreter down
         # like few streams do.
         work = stream_cycles * self.program.work
+        if self.numpy_seconds(stream_cycles, n_streams) < AUTO_NUMPY_SECONDS \
+                and not self._rare_ops():
+            return "numpy"
         if work < AUTO_CACHED_WORK:
             return "interpreter"
         from .codegen import is_compiled
@@ -238,6 +253,8 @@ class Simulator:
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
         if engine == "compiled" and self.program.work < PARALLEL_MIN_COMPILED_WORK:
             parts = 1   # the compiled code of a small circuit is as quick as a split's copies
+        if engine == "numpy":
+            parts = 1   # Python holds the GIL between its numpy operations
         if parts < 2 or stream_cycles * self.program.work < PARALLEL_MIN_WORK:
             return self._kernel_part(vals, cycle_inputs, record, engine)
         cuts = np.linspace(0, n_streams, parts + 1).astype(int)
@@ -258,7 +275,7 @@ class Simulator:
         saying so on stderr if that takes over a second, so that a first compile is not
         mistaken for a hang."""
         key = (engine, vals.shape[1] == 1 and engine == "compiled")   # run_one: its own code
-        if key in self._prepared:
+        if key in self._prepared or engine == "numpy":   # numpy: nothing to compile
             return
         what = (f"compiling '{self.circuit.name}' for the compiled engine" if engine == "compiled"
                 else "compiling the interpreter")
@@ -272,11 +289,27 @@ class Simulator:
             module = self.compiled()
             run = module.run_one if vals.shape[1] == 1 else module.run
             trace, overflow = run(vals, cycle_inputs, record, *p.compiled_args())
+        elif engine == "numpy":
+            trace, overflow = run_program_numpy(*p.kernel_args(), vals, cycle_inputs, record)
         else:
             trace, overflow = self._interpret(vals, cycle_inputs, record)
         return trace, self._overflow_counts(overflow)
 
+    def numpy_seconds(self, stream_cycles: int, n_streams: int) -> float:
+        """The numpy engine's time for a run, roughly (its dispatch per cycle and slot, its
+        numpy work per stream-cycle)."""
+        p = self.program
+        return (stream_cycles // n_streams * p.n_slots * NUMPY_SLOT_CYCLE_SECONDS
+                + stream_cycles * p.work * NUMPY_WORK_SECONDS)
+
+    def _rare_ops(self) -> bool:
+        """Whether the program has an op of RARE_OPS or a fold unit: run stream by
+        stream in the numpy engine, so 'auto' leaves it to numba."""
+        p = self.program
+        return bool(np.isin(p.op, RARE_OPS).any()) or len(p.fold_t) > 0
+
     def _interpret(self, vals, cycle_inputs, record):
+        from .kernel import run_program
         p = self.program
         # None where the program has none: the kernel is then compiled without that code
         rare_ops = p.op if np.isin(p.op[:p.n_comb], RARE_OPS).any() else None
