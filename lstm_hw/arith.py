@@ -210,3 +210,13 @@ def quantise_float(x, frac, q, o, width, signed, nbits):
     m, e = math.frexp(x)
     return requantise_call(np.int64(math.ldexp(m, 53)), 53 - e - frac, q, o, width, signed,
                            nbits)
+
+
+@njit(cache=True)
+def quantise_floats_loop(x, frac, q, o, width, signed, nbits):
+    """quantise_float of every value of a 1-D array: (raw, overflowed) arrays."""
+    raw = np.empty(x.size, np.int64)
+    over = np.empty(x.size, np.bool_)
+    for i in range(x.size):
+        raw[i], over[i] = quantise_float(x[i], frac, q, o, width, signed, nbits)
+    return raw, over

@@ -147,6 +147,8 @@ def parse_format(text: str) -> FixedFormat:
                        args[3] if len(args) > 3 else "AP_WRAP", nbits)
 
 
+NUMBA_MIN_VALUES = 1_000_000   # quantise_floats: above, numba's loop
+
 # The arithmetic's numba functions (lstm_hw.arith), importable from here, imported on first use.
 _ARITH = ("round_increment", "round_shift", "ones", "raw_range", "floor_shift", "finish",
           "requantise", "requantise_call", "quantise_float")
@@ -184,30 +186,30 @@ def requantise_arrays(v: np.ndarray, shift: int, q, o, width, signed, nbits):
 def quantise_floats(values: np.ndarray, fmt: FixedFormat) -> tuple[np.ndarray, np.ndarray]:
     """Float64 array into raw integers of ``fmt``: (raw, overflowed), same shape as values.
 
-    Non-finite values are refused: they have no fixed-point meaning. Exact: the values are
-    written as integers with K fractional bits, one K for the array that holds them all exactly
-    within 62 bits where there is one, then requantised (requantise_arrays); a value that does
-    not fit that K (a far wider range of magnitudes) goes through arith.quantise_float alone.
+    Non-finite values are refused: they have no fixed-point meaning. arith.quantise_float on
+    every value, in numpy: each value is its 53-bit integer mantissa, requantised by a shift
+    its exponent gives (requantise_arrays, once per distinct exponent). Over NUMBA_MIN_VALUES
+    values, numba's loop of quantise_float is quicker even with its load (a long run's inputs).
     """
     x = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(x)):
         raise ValueError("NaN or infinite value cannot be quantised")
-    flat = x.ravel()
+    flat = np.ascontiguousarray(x.ravel())
+    if flat.size > NUMBA_MIN_VALUES:
+        from .arith import quantise_floats_loop
+        if not flat.flags.writeable:   # one compiled version (numba types read-only arrays apart)
+            flat = flat.copy()
+        raw, over = quantise_floats_loop(flat, fmt.frac, *fmt.codes())
+        return raw.reshape(x.shape), over.reshape(x.shape)
     m, e = np.frexp(flat)                          # flat = m * 2**e, 0.5 <= |m| < 1, or 0
     mant = np.ldexp(m, 53).astype(np.int64)        # exact: |mant| < 2**53
-    zero = mant == 0
-    lowest = np.log2(np.where(zero, 1, mant & -mant)).astype(np.int64)   # its lowest set bit
-    need = np.where(zero, fmt.frac, 53 - e - lowest)   # fractional bits that make it an integer
-    e = np.where(zero, -1100, e)
-    k = fmt.frac if not flat.size else max(fmt.frac, min(int(need.max()), 62 - int(e.max())))
-    fast = (need <= k) & (e + k <= 62)             # x * 2**k an integer below 2**62
-    with np.errstate(over="ignore", invalid="ignore"):
-        v = np.where(fast, np.ldexp(flat, k), 0.0).astype(np.int64)
-    raw, over = requantise_arrays(v, k - fmt.frac, *fmt.codes())
-    if not fast.all():
-        from .plain import arith
-        for i in np.flatnonzero(~fast):
-            raw[i], over[i] = arith().quantise_float(flat[i], fmt.frac, *fmt.codes())
+    shift = 53 - fmt.frac - e.astype(np.int64)     # mant's fractional bits minus the format's
+    raw, over = np.empty(flat.shape, np.int64), np.empty(flat.shape, np.bool_)
+    order = np.argsort(shift, kind="stable")       # the values of one shift together
+    for some in np.split(order, np.flatnonzero(np.diff(shift[order])) + 1):
+        if some.size:
+            raw[some], over[some] = requantise_arrays(mant[some], int(shift[some[0]]),
+                                                      *fmt.codes())
     return raw.reshape(x.shape), over.reshape(x.shape)
 
 
