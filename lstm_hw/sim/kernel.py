@@ -5,8 +5,10 @@ order, the recorded slots are sampled, then every register latches at once (next
 computed into a buffer first, so a register reading another sees its old value). Streams are the
 innermost loop everywhere: with many streams each step's work is a vectorisable loop.
 
-The arithmetic is fixed.requantise / quantise_float, the one definition of ap_fixed semantics,
+The arithmetic is arith.requantise / quantise_float, the one definition of ap_fixed semantics,
 and each op's element meaning is a function of ops.py, which the compiled backend calls too.
+The numpy engine (vectorised.py) follows this loop step for step, and runs fold_edge as plain
+Python (lstm_hw.plain).
 """
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from ..diagnostics import InternalError
 from ..arith import quantise_float, requantise_call as requantise
 from .ops import (accumulate, clamp, exact_activation, extreme, mux_index, pwl_exact,
                   table_index)
-
 
 
 @njit(cache=True, nogil=True)

@@ -1,10 +1,11 @@
-"""Each op's fixed-point meaning on one element, written once for both engines.
+"""Each op's fixed-point meaning on one element, written once for every engine.
 
 The interpreter (kernel.py) calls these with values it reads from the Program's arrays; the
 compiled backend (codegen.py) writes calls to them with the Program's integers as literals, and
 LLVM inlines them there and folds the constants. The meaning they implement is in the cell table
 (compile/cells.py); the exact reference they are tested against is sim/oracle.py. Quantisation
-itself is fixed.requantise / quantise_float.
+itself is arith.requantise / quantise_float. The numpy engine (vectorised.py) runs them as plain
+Python (lstm_hw.plain), per stream or per distinct value.
 
 Program layouts they read (compile/schedule.py writes them): a table's entries at ``par``; a pwl's
 knots at ``par``, its slopes and intercepts (one more than the knots) after them.

@@ -5,7 +5,7 @@ It walks the elaborated Circuit directly (cells, ``order``, ``regs``, params) on
 cycle at a time, computes every cell's exact value with ``fractions.Fraction`` and quantises it
 with its own quantiser below (round the exact value onto 2**-F, then handle overflow as Xilinx's
 ``ap_fixed_base.h`` ``overflow_adjust`` does). It shares no arithmetic with lstm_hw: nothing from
-lstm_hw.fixed's requantise / quantise_float / finish, lstm_hw.compile.schedule or lstm_hw.sim.
+lstm_hw.arith's requantise / quantise_float / finish, lstm_hw.compile.schedule or lstm_hw.sim.
 Only the elaborated data (formats, raw weights, table entries, knots) is taken from lstm_hw.
 
 Semantics, per op (the exact value is quantised once into the cell's format unless said):

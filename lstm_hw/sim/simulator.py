@@ -299,7 +299,7 @@ class Simulator:
         """The numpy engine's time for a run, roughly (its dispatch per cycle and slot, its
         numpy work per stream-cycle)."""
         p = self.program
-        return (stream_cycles // n_streams * p.n_slots * NUMPY_SLOT_CYCLE_SECONDS
+        return (stream_cycles // max(n_streams, 1) * p.n_slots * NUMPY_SLOT_CYCLE_SECONDS
                 + stream_cycles * p.work * NUMPY_WORK_SECONDS)
 
     def _rare_ops(self) -> bool:
