@@ -76,7 +76,8 @@ blocks:
 
 def test_wide_dots_agree_in_both_compiled_functions(tmp_path):
     """The grouped rows of run (many streams), the vectorised row of run_one (one stream) and
-    the numpy engine's matrix product against the interpreter, every signal and overflow count, including wrapped sums."""
+    the numpy engine's matrix product against the interpreter, every signal and overflow count,
+    including wrapped sums."""
     rng = np.random.default_rng(12)
     path = tmp_path / "wide_dot.yaml"
     path.write_text(_wide_dot_netlist(rng))

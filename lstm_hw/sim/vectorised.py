@@ -9,7 +9,8 @@ runs, so 'auto' takes it for small work only (sim/simulator.py).
 The element functions are the other engines' own source run as plain Python (lstm_hw.plain):
 requantising is fixed.requantise_arrays (arith.round_shift on arrays, a stream whose result
 overflows through arith.requantise_call alone); table indices, the rare ops (ops.py) and fold
-units (kernel.fold_edge) run per distinct value or per stream. The loop follows run_program step for step: same order of writes, same overflow counts.
+units (kernel.fold_edge) run per distinct value or per stream. The loop follows run_program
+step for step: the same order of writes, the same overflow counts.
 """
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ def run_program_numpy(n_comb, valid, op, out, size, q, shift, arg0, arg1, par, a
     for t in range(n_cycles):
         vals[in_slots] = inputs[t]
         for i in range(n_comb):
-            o, base, m, sh, a0, a1, p = opl[i], outl[i], sizel[i], shiftl[i], a0l[i], a1l[i], parl[i]
-            fq = ql[i]
+            o, base, m, sh, fq = opl[i], outl[i], sizel[i], shiftl[i], ql[i]
+            a0, a1, p = a0l[i], a1l[i], parl[i]
             ovf = 0
             if o == OP_DOT:
                 w, bias, srcs = dots[i]
