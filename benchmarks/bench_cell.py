@@ -21,7 +21,7 @@ def run() -> None:
            min(cold_start(args, False) for _ in range(TRIES)), "s")
     report("`lstm-hw check` cold start, first ever (empty caches)",
            min(cold_start(args, True) for _ in range(TRIES)), "s")
-    report("`lstm-hw check --engine interpreter`, first ever (empty caches)",
+    report("`check --engine interpreter`, first ever (empty caches)",
            cold_start(args + ["--engine", "interpreter"], True), "s")
     lstm_hw.load(NETLISTS / "lstm2x128.yaml")            # imports, numba functions loaded
     t0 = time.perf_counter()
