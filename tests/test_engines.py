@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lstm_hw
+from lstm_hw.sim import simulator as simulator_module
 from lstm_hw.sim.simulator import AUTO_CACHED_WORK, AUTO_COMPILE_WORK_FEW, PARALLEL_MIN_WORK
 from lstm_hw.tasks import memory
 
@@ -130,6 +132,51 @@ def test_auto_uses_a_module_numba_compiled_before(tmp_path, monkeypatch):
     fresh = lstm_hw.Simulator(lstm_hw.load(path))
     assert fresh._pick_engine(middling, 1) == "compiled"
     assert fresh._pick_engine(1, 1) == "numpy"
+
+
+def test_auto_compiles_in_the_background_while_the_interpreter_runs(tmp_path, monkeypatch):
+    """'auto' taking the compiled engine for a module numba has not compiled yet: the
+    interpreter runs the first cycles while a thread compiles, then the rest run compiled, the
+    state carried over: every signal and overflow count equal to the interpreter's alone. The
+    compile is held until the interpreter has run three pieces and done before the fourth, so
+    the switch falls mid-run."""
+    monkeypatch.setenv("LSTM_HW_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(int.from_bytes(tmp_path.name.encode()[-4:], "little"))
+    path = tmp_path / "own.yaml"
+    path.write_text(_wide_dot_netlist(rng))   # weights of its own: a module of its own
+    circuit = lstm_hw.load(path)
+    x = np.stack([rng.uniform(-3, 3, (1, 3000)), rng.uniform(-3, 3, (1, 3000)),
+                  rng.integers(0, 2, (1, 3000)), rng.uniform(0, 1, (1, 3000)) < 0.1],
+                 axis=2).astype(float)
+    want = lstm_hw.Simulator(circuit, "interpreter").run(x, record="all", strict=False)
+    sim = lstm_hw.Simulator(circuit)
+    for name in ("AUTO_NUMPY_SECONDS", "AUTO_CACHED_WORK", "AUTO_COMPILE_WORK_FEW"):
+        monkeypatch.setattr(simulator_module, name, 0)   # a long run, as 'auto' sees it
+    assert sim._pick_engine(3000, 1) == "compiled" and not sim._ready(1)
+    release, used = threading.Event(), []
+    prepare, part = sim._prepare, sim._kernel_part
+
+    def held_prepare(engine, *args):
+        if engine == "compiled":
+            assert release.wait(60)
+        prepare(engine, *args)
+
+    def logged_part(vals, cycle_inputs, record, engine):
+        if not len(cycle_inputs):   # a compile's run of no cycles
+            return part(vals, cycle_inputs, record, engine)
+        used.append(engine)
+        if used.count("interpreter") == 3:   # compile now, and finish before the next piece
+            release.set()
+            sim._compiling.join(120)
+        return part(vals, cycle_inputs, record, engine)
+
+    monkeypatch.setattr(sim, "_prepare", held_prepare)
+    monkeypatch.setattr(sim, "_kernel_part", logged_part)
+    got = sim.run(x, record="all", strict=False)
+    np.testing.assert_array_equal(got.data, want.data)
+    assert got.overflow == want.overflow
+    assert used[:3] == ["interpreter"] * 3 and used[-1] == "compiled", used
+    assert sim._ready(1)
 
 
 def test_check_of_a_small_cell_runs_without_numba():

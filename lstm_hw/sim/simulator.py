@@ -9,6 +9,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -42,6 +44,7 @@ AUTO_CACHED_WORK = 10 ** 7        # ... and, compiled already (numba's cache), f
 PARALLEL_MIN_STREAMS = 32         # streams per thread, at least, before splitting them
 PARALLEL_MIN_WORK = 20_000_000    # cycles x streams x Program.work: below, one thread is quicker
 PARALLEL_MIN_COMPILED_WORK = 1000  # Program.work below which the compiled engine is not split
+BACKGROUND_CHUNK_SECONDS = 0.2    # the interpreter's cycles between looks at a background compile
 
 
 @dataclass
@@ -121,6 +124,8 @@ class Simulator:
         self._source: str | None = None
         self._prepared: set[tuple[str, bool]] = set()   # (engine, one stream) compiled
         self._cache_unusable = False
+        self._compiling: threading.Thread | None = None   # 'auto': the module's first compile
+        self._compile_error: BaseException | None = None
         compiled = circuit if isinstance(circuit, Compiled) else compile_circuit(circuit)
         self.circuit: Circuit = compiled.circuit
         self.timing: Timing = compiled.timing
@@ -249,6 +254,8 @@ class Simulator:
         engine = self._pick_engine(stream_cycles, n_streams)
         if engine == "compiled" and not self._compiled_usable():
             engine = "interpreter"
+        if engine == "compiled" and self.engine == "auto" and not self._ready(n_streams):
+            return self._run_while_compiling(vals, cycle_inputs, record)
         self._prepare(engine, vals, cycle_inputs, record)
         parts = min(self.threads, n_streams // PARALLEL_MIN_STREAMS)
         if engine == "compiled" and self.program.work < PARALLEL_MIN_COMPILED_WORK:
@@ -269,6 +276,53 @@ class Simulator:
             for k, n in c.items():
                 counts[k] = counts.get(k, 0) + n
         return np.concatenate([t for t, _ in results], axis=2), counts
+
+    def _ready(self, n_streams: int) -> bool:
+        """Whether the compiled function for n_streams is compiled, or cached by numba (a
+        load, not a compile)."""
+        from .codegen import is_compiled
+        one = n_streams == 1
+        return ("compiled", one) in self._prepared or \
+            is_compiled(self.source(), "run_one" if one else "run")
+
+    def _run_while_compiling(self, vals, cycle_inputs, record):
+        """'auto' taking the compiled engine for the first time: numba compiles the module in a
+        background thread (seconds: 15 for the 2-layer, 128-unit network) while the
+        interpreter runs the cycles (its kernel releases the GIL); once the module is ready
+        the rest run compiled. The engines give the same bits, and the state carries over,
+        so where the switch falls changes nothing but the time. A run over before the compile
+        leaves it running for the next one."""
+        self._prepare("interpreter", vals, cycle_inputs, record)   # numba compiles one at once
+        if cycle_inputs.shape[0] == 0:
+            return self._kernel_part(vals, cycle_inputs, record, "interpreter")
+        if self._compiling is None:
+            def build():
+                try:
+                    self._prepare("compiled", vals.copy(), cycle_inputs[:0], record)
+                except BaseException as exc:   # raised again in the run's own thread
+                    self._compile_error = exc
+            self._compiling = threading.Thread(target=build, name="lstm_hw compile",
+                                               daemon=True)
+            self._compiling.start()
+        traces, counts, done, step = [], {}, 0, 16
+        n_cycles = cycle_inputs.shape[0]
+        while done < n_cycles:
+            compiled = not self._compiling.is_alive()
+            if compiled and self._compile_error is not None:
+                raise self._compile_error
+            t0 = time.perf_counter()
+            part = cycle_inputs[done:] if compiled else cycle_inputs[done:done + step]
+            trace, c = self._kernel_part(vals, part, record,
+                                         "compiled" if compiled else "interpreter")
+            traces.append(trace)
+            for k, v in c.items():
+                counts[k] = counts.get(k, 0) + v
+            done += part.shape[0]
+            if time.perf_counter() - t0 < BACKGROUND_CHUNK_SECONDS / 2:
+                step *= 2
+        if self._compiling is not None and not self._compiling.is_alive():
+            self._compiling = None
+        return (traces[0] if len(traces) == 1 else np.concatenate(traces)), counts
 
     def _prepare(self, engine: str, vals, cycle_inputs, record) -> None:
         """Compile the engine's code (or load it from numba's cache) on a run of no cycles,
