@@ -178,6 +178,18 @@ def requantise_arrays(v: np.ndarray, shift: int, q, o, width, signed, nbits):
     else:
         val, slow = np.empty_like(v), np.ones(v.shape, np.bool_)
     over = np.zeros(v.shape, np.bool_)
+    if 0 <= shift <= 62 and (o in (SAT, SAT_ZERO, SAT_SYM) or (o == WRAP_SM and not signed)):
+        # saturation, as arith.finish does it, on the whole array: a sweep of narrow formats
+        # saturates many inputs, which one by one took a sweep twice as long
+        above = val[slow] > hi
+        if o == SAT_ZERO:
+            val[slow] = 0
+        elif o == SAT_SYM:
+            val[slow] = np.where(above, hi, -hi if signed and width > 1 else lo)
+        else:
+            val[slow] = np.where(above, hi, lo)
+        over[slow] = True
+        return val, over
     for i in np.flatnonzero(slow):
         val[i], over[i] = a.requantise_call(v[i], shift, q, o, width, signed, nbits)
     return val, over
