@@ -296,9 +296,11 @@ class Simulator:
         if cycle_inputs.shape[0] == 0:
             return self._kernel_part(vals, cycle_inputs, record, "interpreter")
         if self._compiling is None:
+            blank = vals.copy()   # the compile's run of no cycles: not the vals being run
+
             def build():
                 try:
-                    self._prepare("compiled", vals.copy(), cycle_inputs[:0], record)
+                    self._prepare("compiled", blank, cycle_inputs[:0], record)
                 except BaseException as exc:   # raised again in the run's own thread
                     self._compile_error = exc
             self._compiling = threading.Thread(target=build, name="lstm_hw compile",
