@@ -426,8 +426,8 @@ def lower(circuit: Circuit) -> Program:
         reg_en_step=i64([ctrl(r, "enable")[1] for r in regs]),
         reg_rst=i64([ctrl(r, "reset")[0] for r in regs]),
         reg_rst_step=i64([ctrl(r, "reset")[1] for r in regs]),
-        reg_init=i64(reg_init), in_slots=i64(in_slots), in_sizes=i64(in_sizes), out_slots=i64(out_slots), slot_of=slot_of, initial=initial,
-        lanes=lanes)
+        reg_init=i64(reg_init), in_slots=i64(in_slots), in_sizes=i64(in_sizes),
+        out_slots=i64(out_slots), slot_of=slot_of, initial=initial, lanes=lanes)
 
 
 def _lanes(circuit: Circuit, slot_of: np.ndarray, steps, ints: list[int],
