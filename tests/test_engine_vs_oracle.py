@@ -783,6 +783,26 @@ blocks:
     assert list(trace.raw("r")[0, :, 0]) == list(want.raw["r"][0, :, 0])
 
 
+def test_one_stream_counts_both_overflows_of_an_accum_term():
+    """A term of a dot with accum can overflow twice (its product, then the partial sum:
+    ops.accumulate returns 2). run_one counted it once: y's second term, 2 * 1 saturated to
+    0.875 and 0.875 + 0.875 saturated again, overflows 2 times a cycle, 3 with the first term."""
+    circuit = load_text("""
+lstm_hw: 1
+format: ap_fixed<8,4>
+inputs: {x: {size: 2}}
+outputs: [y]
+blocks:
+  y: {op: dot, in: x, weights: [[1, 1]], accum: 'ap_fixed<4,1,AP_TRN,AP_SAT>'}
+""")
+    raw = np.full((1, 3, 2), 2 * 16, np.int64)
+    want = Oracle(circuit).run(raw).overflow
+    assert want == {"y": 9}
+    for native in (True, False):
+        sim = simulator(circuit, "compiled", "accum_overflows", native=native)
+        assert sim.run(raw, raw_inputs=True).overflow == want, native
+
+
 # ---------------------------------------------------------------------------------------------
 # (e) narrow lanes: the compiled engine's exact dots in int16/int32 where the bounds prove it
 # (compile/schedule.py: DotLanes), against the oracle and the int64 code.

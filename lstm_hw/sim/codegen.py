@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numba
+import numpy as np
 
 from ..compile.schedule import (COMPILED_ARGS, OP_ADD, OP_CLIP, OP_COPY, OP_DOT, OP_DOT_ACC,
                                 OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MAX, OP_MIN, OP_MUL, OP_MUX,
@@ -69,12 +70,15 @@ class _Writer:
         self.locals: set[int] = set()   # slots with a local in run_one
         self.through: set[int] = set()  # locals also written to vals at once
         self.e_zero = False             # inside elements(1) of run_one: e is 0
-        self.quantisers: dict[tuple[int, str], str] = {}   # (shift, format codes) -> name
+        self.quantisers: dict[tuple, str] = {}   # (shift, *format codes) -> name
         self.narrow = True              # exact dots in the integers their lanes allow
+        self.counted = False            # the step being written counts overflows in nf
+        self.in_fused = False           # inside a group's element loop (see fused)
 
-    def quantiser(self, shift, codes: str) -> str:
+    def quantiser(self, shift, codes) -> str:
         """The generated function quantising by a constant shift into a constant format."""
-        return self.quantisers.setdefault((int(shift), codes), f"quantise{len(self.quantisers)}")
+        key = (int(shift), *(int(c) for c in codes))
+        return self.quantisers.setdefault(key, f"quantise{len(self.quantisers)}")
 
     def __call__(self, line: str = "") -> None:
         self.lines.append("    " * self.depth + line if line else "")
@@ -86,10 +90,27 @@ class _Writer:
         return _Indent(self)
 
     @contextlib.contextmanager
+    def fused(self, p: Program, group: list[int]):
+        """Steps of a group of _fused_groups written in one element loop (each step's own
+        ``elements`` then opens none)."""
+        if len(group) == 1:
+            yield
+            return
+        with self.elements(int(p.size[group[0]]), f"size[{group[0]}]"):
+            self.in_fused = True
+            try:
+                yield
+            finally:
+                self.in_fused = False
+
+    @contextlib.contextmanager
     def elements(self, m: int, count: str):
         """``for e in range(count)``, count an expression worth m read at run time (a literal
         count would have LLVM unroll the loop fully, which took minutes to compile for wide
         layers); in run_one, for one element, ``e = 0`` and no loop."""
+        if self.in_fused:   # inside the element loop of the step's group already
+            yield
+            return
         if not (self.one_stream and m == 1):
             with self.block(f"for e in range({count if m > 1 else 1}):"):
                 yield
@@ -106,9 +127,15 @@ class _Writer:
         if offset == "e" and self.e_zero:
             offset = 0
         if offset == "e":
-            return None, f"vals[{slot} + e, s]"
+            return None, self.val(f"{slot} + e")
         local = slot + offset if self.one_stream and slot + offset in self.locals else None
-        return local, f"vals[{slot + offset}, s]"
+        return local, self.val(slot + offset)
+
+    def val(self, index) -> str:
+        """The place in memory of slot ``index`` (an int or an expression) of stream s: in
+        run_one an element of ``vv``, vals' one column (1-D indexing: numba lowers it in less
+        time, and it is one multiply less at run time)."""
+        return f"vv[{index}]" if self.one_stream else f"vals[{index}, s]"
 
     def ref(self, slot: int, offset: int | str = 0) -> str:
         """The value of slot + offset (an int, or "e": the element loop's counter)."""
@@ -159,10 +186,13 @@ def generate_source(p: Program, narrow: bool = True) -> str:
             "pwl_exact, table_index)"]
     # One small function per format and shift: numba inlines requantise into each once, and
     # LLVM inlines these (a few instructions, once constant) where they are called. Inlining
-    # requantise itself at every call took numba a minute for the 2-layer, 128-unit network.
-    for (shift, codes), name in w.quantisers.items():
+    # requantise at every call took a minute for the 2x128 network; calling the interpreter's
+    # requantise_call instead ran the lecture's cell at 0.66x. The codes are int64, not literals,
+    # which numba would compile requantise's slow paths again for (0.5-1 s per format), and
+    # LLVM still folds.
+    for (shift, *codes), name in w.quantisers.items():
         head += ["", "", "@njit(cache=True, nogil=True)", f"def {name}(v):",
-                 f"    return requantise(v, {shift}, {codes})"]
+                 f"    return requantise(v, {', '.join(f'np.int64({c})' for c in (shift, *codes))})"]
     return "\n".join(head + w.lines) + "\n"
 
 
@@ -172,15 +202,17 @@ def _function(w: _Writer, p: Program, name: str) -> None:
     max_n = max([int(p.arg1[i] - p.arg0[i]) for i in range(n_steps)] + [1])
     reg_rows = int(p.reg_size.sum()) if len(p.reg_size) else 0
     w("@njit(cache=True, nogil=True)")
-    with w.block(f"def {name}(vals, inputs, record, {', '.join(COMPILED_ARGS)}):"):
+    weights = "".join(f", weights{i}" for i in _large_dots(p))
+    with w.block(f"def {name}(vals, inputs, record, {', '.join(COMPILED_ARGS)}{weights}):"):
         w("n_cycles = inputs.shape[0]")
         w("S = vals.shape[1]")
         if w.one_stream:
             w("s = 0")
+            w("vv = vals[:, 0]")
             w.locals = _scalar_slots(p)
             w.through = w.locals & _read_from_vals(p)
             for n in sorted(w.locals):
-                w(f"v{n} = vals[{n}, 0]")
+                w(f"v{n} = vv[{n}]")
             # a run recording the outputs alone (the usual one) takes them from the locals
             outs = [int(n) for n in p.out_slots]
             w(f"outputs_only = record.shape[0] == {len(outs)}" +
@@ -199,34 +231,41 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         if narrow and not w.one_stream:   # the int32 sums of narrow dots' blocks
             for k in range(ROW_GROUP):
                 w(f"sum{k} = np.empty(S, np.int32)")
-        w(f"nxt = np.empty(({max(reg_rows, 1)}, S), np.int64)")
-        for i in range(p.n_comb):   # overflow counts live in locals for the whole run
+        w(f"nxt = np.empty({max(reg_rows, 1)}, np.int64)" if w.one_stream else
+          f"nxt = np.empty(({max(reg_rows, 1)}, S), np.int64)")
+        scalar_steps = [i for i in range(p.n_comb) if w.one_stream and p.size[i] == 1]
+        for i in scalar_steps:
             w(f"ovf{i} = 0")
-        for i in _large_dots(p):
-            # each dot's weights as a matrix: indexed by loop counters alone (not a computed
-            # offset into ints, which numba must check for a negative index), its row loop
-            # vectorises
-            m, n, par = int(p.size[i]), int(p.arg1[i] - p.arg0[i]), int(p.par[i])
-            lanes = _lanes(w, p, i)
-            if lanes is None:
-                w(f"weights{i} = ints[{par}:{par + m * n}].reshape(({m}, {n}))")
-                continue
-            w(f"weights{i} = ints[{par}:{par + m * n}].reshape(({m}, {n})).astype("
-              f"np.int{lanes.bits})")
         with w.block("for t in range(n_cycles):"):
-            for k, slot in enumerate(p.in_slots):
-                with w.block(STREAM_LOOP):
-                    w.store(int(slot), 0, f"inputs[t, {k}, s]")
-            for i in range(p.n_comb):
-                w(f"# step {i}")
-                _write_step(w, p, i, one_slot)
+            _store_inputs(w, p)
+            for group in _fused_groups(p):
+                with w.fused(p, group):
+                    for i in group:
+                        w(f"# step {i}")
+                        _write_step(w, p, i, one_slot)
             _trace(w, p)
             _latch(w, p, n_steps)
-        for i in range(p.n_comb):
+        for i in scalar_steps:
             w(f"overflow[{i}] += ovf{i}")
         for n in sorted(w.locals - w.through):
-            w(f"vals[{n}, 0] = v{n}")
+            w(f"vv[{n}] = v{n}")
         w("return trace, overflow")
+
+
+def _store_inputs(w: _Writer, p: Program) -> None:
+    """This cycle's inputs into their slots: a run of inputs into consecutive slots (an input
+    vector) by a loop, each one-element input of run_one into its local."""
+    runs: list[list[int]] = []   # [first input, first slot, length]
+    for k, slot in enumerate(int(n) for n in p.in_slots):
+        if slot in w.locals and w.one_stream:
+            w.store(slot, 0, f"inputs[t, {k}, s]")
+        elif runs and runs[-1][0] + runs[-1][2] == k and runs[-1][1] + runs[-1][2] == slot:
+            runs[-1][2] += 1
+        else:
+            runs.append([k, slot, 1])
+    for k, slot, length in runs:
+        with w.block(f"for k in range({length}):"), w.block(STREAM_LOOP):
+            w(f"{w.val(f'{slot} + k')} = inputs[t, {k} + k, s]")
 
 
 def _trace(w: _Writer, p: Program) -> None:
@@ -241,9 +280,9 @@ def _trace(w: _Writer, p: Program) -> None:
             w(f"trace[t, {k}, 0] = {w.ref(int(n))}")
     with w.block("else:"):
         for n in sorted(w.locals - w.through):
-            w(f"vals[{n}, 0] = v{n}")
+            w(f"vv[{n}] = v{n}")
         with w.block("for k in range(record.shape[0]):"):
-            w("trace[t, k, 0] = vals[record[k], 0]")
+            w("trace[t, k, 0] = vv[record[k]]")
 
 
 def _read_from_vals(p: Program) -> set[int]:
@@ -264,6 +303,42 @@ def _read_from_vals(p: Program) -> set[int]:
     return slots
 
 
+# steps whose element e reads element e of each operand (or one element for all) alone, each
+# written in an element loop of its own: written in one loop where they follow each other
+ELEMENTWISE = (OP_ADD, OP_MUL, OP_TABLE, OP_PWL, OP_EXACT_SIGMOID, OP_EXACT_TANH, OP_MIN, OP_MAX,
+               OP_CLIP)
+
+
+def _fused_groups(p: Program) -> list[list[int]]:
+    """The steps run every cycle, in order, in groups written in one element loop: runs of
+    ELEMENTWISE steps of one size (above 1) where a step reads the output of one before it in
+    its group only as element e (or element 0 for all). One loop, not one per step: an LSTM
+    layer's gate activations, products, sum and tanh take one loop, which numba compiles in
+    less time (0.6 s less for the 2x128 network) and which reads each value while it is hot."""
+    groups: list[list[int]] = []
+    for i in range(p.n_comb):
+        group = groups[-1] if groups else []
+        if group and p.op[i] in ELEMENTWISE and _joins(p, group, i):
+            group.append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _joins(p: Program, group: list[int], i: int) -> bool:
+    m = int(p.size[i])
+    if m == 1 or p.op[group[0]] not in ELEMENTWISE or int(p.size[group[0]]) != m:
+        return False
+    outputs = [int(p.out[j]) for j in group]
+    for k in range(p.arg0[i], p.arg1[i]):
+        slot, step = int(p.arg_slot[k]), int(p.arg_step[k])
+        last = slot + (m - 1) * step
+        for out in outputs:
+            if slot <= out + m - 1 and out <= last and not (slot == out and step in (0, 1)):
+                return False
+    return True
+
+
 def _scalar_slots(p: Program) -> set[int]:
     """Slots that get a local in run_one: one-element signals of the inputs, of the steps run
     every cycle and of registers (fold units write vals directly: theirs stay in vals)."""
@@ -279,6 +354,21 @@ def _large_dots(p: Program) -> list[int]:
     return [i for i in range(p.n_comb) if p.op[i] == OP_DOT and _uses_xbuf(p, i)]
 
 
+def weight_matrices(p: Program, narrow: bool = True) -> tuple[np.ndarray, ...]:
+    """The arguments after COMPILED_ARGS of the generated functions: each large exact dot's
+    weights as a matrix in the integers of its lanes (int64 without), as ``weights<step>``.
+    Indexed by loop counters alone (not a computed offset into ints, which numba must check for
+    a negative index), a row loop vectorises; made here, not in the generated code, whose every
+    reshape and cast numba would compile."""
+    out = []
+    for i in _large_dots(p):
+        m, n, par = int(p.size[i]), int(p.arg1[i] - p.arg0[i]), int(p.par[i])
+        lanes = _narrow_lanes(p, i, narrow)
+        bits = 64 if lanes is None else lanes.bits
+        out.append(p.ints[par:par + m * n].reshape(m, n).astype(f"int{bits}"))
+    return tuple(out)
+
+
 def _uses_xbuf(p: Program, i: int) -> bool:
     """Step i is a dot written as loops over a copy of its inputs in xbuf."""
     return p.op[i] == OP_DOT_ACC or (
@@ -287,7 +377,11 @@ def _uses_xbuf(p: Program, i: int) -> bool:
 
 def _lanes(w: _Writer, p: Program, i: int):
     """The narrow lanes of large exact dot i (schedule.DotLanes), or None: int64."""
-    lanes = p.lanes.get(i) if w.narrow and p.op[i] == OP_DOT else None
+    return _narrow_lanes(p, i, w.narrow)
+
+
+def _narrow_lanes(p: Program, i: int, narrow: bool):
+    lanes = p.lanes.get(i) if narrow and p.op[i] == OP_DOT else None
     return lanes if lanes is not None and lanes.narrow else None
 
 
@@ -359,16 +453,22 @@ class _Step:
         vs = int(self.p.valid[self.i])
         valid = "" if vs == self.one_slot else f" and {self.w.ref(vs)} != 0"
         if self.w.one_stream:
-            with self.w.block(f"if {flag}{valid}:"):
-                self.w(f"ovf{self.i} += 1")
-        elif valid:
-            self.w(f"ovf{self.i} += {flag} * ({self.w.ref(vs)} != 0)")
+            # (a one-element step's count in a local: the lecture's cell ran at 0.45x of its
+            # speed counting into overflow; a vector step's locals would be live across every
+            # loop of the cycle, which numba's compile pays for)
+            count = f"ovf{self.i}" if self.m == 1 else f"overflow[{self.i}]"
+            with self.w.block(f"if {flag}{valid}:"):   # (a flag may be 2: ops.accumulate)
+                self.w(f"{count} += {flag}")
+            return
+        self.w.counted = True
+        if valid:
+            self.w(f"nf += {flag} * ({self.w.ref(vs)} != 0)")
         else:
-            self.w(f"ovf{self.i} += {flag}")
+            self.w(f"nf += {flag}")
 
     def finish_scalar(self, expr: str, e) -> None:
         """The exact value expr, quantised into the step's format and stored as element e."""
-        self.w(f"r, f = {self.w.quantiser(_i(self.p.shift[self.i]), self.codes)}({expr})")
+        self.w(f"r, f = {self.w.quantiser(self.p.shift[self.i], self.p.q[self.i])}({expr})")
         self.w.store(self.base, e, "r")
         self.count()
 
@@ -382,7 +482,15 @@ def _write_step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
     write = STEP_WRITERS.get(st.op)
     if write is None:
         raise InternalError(f"no code for opcode {st.op} (a bug in lstm_hw, please report it)")
+    # many streams: the step's overflows counted in a local for its loops (few variables live
+    # across the whole cycle, which numba and LLVM pay for at every loop), added up once
+    start, w.counted = len(w.lines), False
+    w("nf = 0")
     write(st)
+    if w.counted:
+        w(f"overflow[{i}] += nf")
+    else:
+        del w.lines[start]
 
 
 def _dot(st: _Step) -> None:
@@ -560,7 +668,7 @@ def _copy(st: _Step) -> None:
     for e in range(st.m):
         k = st.a0 + e
         with w.block(STREAM_LOOP):
-            quantise = w.quantiser(p.arg_shift[k], st.codes)
+            quantise = w.quantiser(p.arg_shift[k], p.q[st.i])
             w(f"r, f = {quantise}({w.ref(int(p.arg_slot[k]))})")
             w.store(st.base, e, "r")
             st.count()
@@ -570,10 +678,10 @@ def _mux(st: _Step) -> None:
     sel_slot, sel_step, sel_frac = (int(v) for v in st.p.aux[st.i, :3])
     a0 = st.a0
     with st.elements(), st.w.block(STREAM_LOOP):
-        st.w(f"sv = vals[{sel_slot} + e * {sel_step}, s]")
+        st.w(f"sv = {st.w.val(f'{sel_slot} + e * {sel_step}')}")
         st.w(f"k = mux_index(sv, {sel_frac}, {st.a1 - a0})")
         st.w(f"src = arg_slot[{a0} + k] + e * arg_step[{a0} + k]")
-        st.w(f"r, f = requantise_call(vals[src, s], arg_shift[{a0} + k], {st.codes})")
+        st.w(f"r, f = requantise_call({st.w.val('src')}, arg_shift[{a0} + k], {st.codes})")
         st.w.store(st.base, "e", "r")
         st.count()
 
@@ -631,17 +739,25 @@ def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
             w(f"ls = arg_shift[{int(p.arg0[i])} + j]" if p.op[i] == OP_DOT and buf == "xbuf"
               else "ls = 0")
             with w.block(STREAM_LOOP):
-                w(f"{xb.format(0)} = vals[src, s] << ls")
+                w(f"{xb.format(0)} = {w.val('src')} << ls")
         return
     for first, slot, shift, length in runs:
         with w.block(f"for j in range({length}):"), w.block(STREAM_LOOP):
-            w(f"{xb.format(first)} = vals[{slot} + j, s] << {shift}")
+            w(f"{xb.format(first)} = {w.val(f'{slot} + j')} << {shift}")
 
 
 def _operand(p: Program, k: int) -> tuple[int, int | str]:
     """Argument k's slot, and its offset: "e" (one element each) or 0 (one for all)."""
     slot, step = int(p.arg_slot[k]), int(p.arg_step[k])
     return slot, ("e" if step else 0)
+
+
+def _next_value(w: _Writer, r: int, size: int, row: int) -> str:
+    """Where register r's next value (element e) waits for the clock edge: a local for a
+    one-element register of run_one, else row + e of nxt."""
+    if w.one_stream:
+        return f"nxt{r}" if size == 1 else f"nxt[{row} + e]"
+    return f"nxt[{row} + e, s]"
 
 
 def _latch(w: _Writer, p: Program, n_steps: int) -> None:
@@ -651,13 +767,12 @@ def _latch(w: _Writer, p: Program, n_steps: int) -> None:
     row = 0
     for r in range(len(p.reg_out)):
         size, dst, src = int(p.reg_size[r]), int(p.reg_out[r]), int(p.reg_in[r])
-        nxt = f"nxt{r}" if w.one_stream and size == 1 else f"nxt[{row} + e, s]"
+        nxt = _next_value(w, r, size, row)
         w(f"# register {r}")
         with w.elements(size, f"reg_size[{r}]"), w.block(STREAM_LOOP):
             if p.reg_plain[r]:
                 w(f"{nxt} = {w.ref(src, 'e')}")
             else:
-                codes = ", ".join(_i(c) for c in p.reg_q[r])
                 rst, en = int(p.reg_rst[r]), int(p.reg_en[r])
                 cond = "if"
                 if rst >= 0:
@@ -670,7 +785,7 @@ def _latch(w: _Writer, p: Program, n_steps: int) -> None:
                     with w.block(f"{cond} {w.ref(*idx)} == 0:"):
                         w(f"{nxt} = {w.ref(dst, 'e')}")
                     cond = "elif"
-                latch = [f"r, f = {w.quantiser(p.reg_shift[r], codes)}({w.ref(src, 'e')})",
+                latch = [f"r, f = {w.quantiser(p.reg_shift[r], p.reg_q[r])}({w.ref(src, 'e')})",
                          f"{nxt} = r", f"overflow[{n_steps + r}] += f"]
                 if cond == "elif":
                     with w.block("else:"):
@@ -688,7 +803,7 @@ def _latch(w: _Writer, p: Program, n_steps: int) -> None:
     row = 0
     for r in range(len(p.reg_out)):
         size, dst = int(p.reg_size[r]), int(p.reg_out[r])
-        nxt = f"nxt{r}" if w.one_stream and size == 1 else f"nxt[{row} + e, s]"
+        nxt = _next_value(w, r, size, row)
         with w.elements(size, f"reg_size[{r}]"):
             with w.block(STREAM_LOOP):
                 w.store(dst, "e", nxt)
@@ -700,11 +815,12 @@ _LOAD_LOCK = threading.Lock()
 
 @functools.lru_cache(maxsize=1)
 def _arithmetic_version() -> str:
-    """A hash of the code the generated module inlines and calls (fixed.py, ops.py, kernel.py):
+    """A hash of the code the generated module inlines and calls (fixed.py, arith.py, ops.py,
+    kernel.py):
     numba caches the module by its own source only, so a change there must change the source."""
     sim = Path(__file__).parent
-    text = b"".join(p.read_bytes() for p in (sim.parent / "fixed.py", sim / "ops.py",
-                                             sim / "kernel.py"))
+    text = b"".join(p.read_bytes() for p in (sim.parent / "fixed.py", sim.parent / "arith.py",
+                                             sim / "ops.py", sim / "kernel.py"))
     return hashlib.sha256(text).hexdigest()[:16]
 
 

@@ -122,6 +122,7 @@ class Simulator:
         self.threads = threads or os.cpu_count() or 1
         self._compiled = None
         self._source: str | None = None
+        self._weights: tuple | None = None   # the compiled module's weight matrices
         self._prepared: set[tuple[str, bool]] = set()   # (engine, one stream) compiled
         self._cache_unusable = False
         self._compiling: threading.Thread | None = None   # 'auto': the module's first compile
@@ -199,6 +200,14 @@ class Simulator:
             from .codegen import load_module
             self._compiled = load_module(self.source())
         return self._compiled
+
+    def _weight_matrices(self) -> tuple:
+        """The compiled module's arguments after the Program's (codegen.weight_matrices),
+        made once (two threads making them at once make the same arrays)."""
+        if self._weights is None:
+            from .codegen import weight_matrices
+            self._weights = weight_matrices(self.program, self.narrow)
+        return self._weights
 
     def _compiled_usable(self) -> bool:
         """Generate and import the compiled module once, before any thread needs it; False
@@ -344,7 +353,8 @@ class Simulator:
         if engine == "compiled":
             module = self.compiled()
             run = module.run_one if vals.shape[1] == 1 else module.run
-            trace, overflow = run(vals, cycle_inputs, record, *p.compiled_args())
+            trace, overflow = run(vals, cycle_inputs, record, *p.compiled_args(),
+                                  *self._weight_matrices())
         elif engine == "numpy":
             trace, overflow = run_program_numpy(*p.kernel_args(), vals, cycle_inputs, record)
         else:
