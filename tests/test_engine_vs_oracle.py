@@ -895,12 +895,12 @@ def test_narrow_lanes_property_met_every_choice():
         LANES_SEEN
 
 
-def _limit_netlist(weights: list[list[int]], w_format: str) -> str:
-    """17 integer inputs of 16 bits into a 4 x 17 dot of integer weights (68 products: loops,
-    two int32 blocks of 8.5 products on average at least)."""
+def _limit_netlist(weights: list[list[int]], w_format: str, x_bits: int = 16) -> str:
+    """17 integer inputs of x_bits bits into a 4 x 17 dot of integer weights (68 products:
+    loops, two int32 blocks of 8.5 products on average at least)."""
     return ("lstm_hw: 1\nname: limit\nformat: 'ap_fixed<48,48>'\n"
-            "inputs:\n  x: {size: 17, format: 'ap_fixed<16,16>'}\noutputs: [d]\nblocks:\n"
-            f"  d: {{op: dot, in: x, weights: {weights}, weight_format: '{w_format}'}}\n")
+            f"inputs:\n  x: {{size: 17, format: 'ap_fixed<{x_bits},{x_bits}>'}}\noutputs: [d]\n"
+            f"blocks:\n  d: {{op: dot, in: x, weights: {weights}, weight_format: '{w_format}'}}\n")
 
 
 @pytest.mark.parametrize("case", ["fits", "one more", "one product"])
@@ -930,3 +930,31 @@ def test_dot_at_the_int32_limit_picks_its_lanes_and_stays_exact(case):
     assert got == -32768 * sum(row)      # beyond int32 where the case says so
     if case != "fits":
         assert abs(got) >= 2**31
+
+
+@pytest.mark.parametrize("streams", [2, 3, 40, 129])
+@pytest.mark.parametrize("case", ["int16, 2 blocks", "int32, 1 block"])
+def test_narrow_dot_over_many_streams_stays_exact(case, streams):
+    """run's narrow dots (each stream's inputs contiguous, each row's block sums a reduction
+    over them) on streams of different inputs, most at the ends of their range, compiled by
+    numba: every stream as the oracle, and as the stream alone (run_one). The int16 dot is the
+    one a weight step over the int32 limit above; the int32 one has 20-bit inputs."""
+    if case.startswith("int16"):
+        weights = [[-3855] * 16 + [-3856], [1] * 17, [-1] * 17, list(range(17))]
+        circuit, x_bits = load_text(_limit_netlist(weights, "ap_fixed<18,18>")), 16
+    else:
+        weights = [[-100] * 17, [3] * 17, list(range(-8, 9)), [100] * 17]
+        circuit, x_bits = load_text(_limit_netlist(weights, "ap_fixed<8,8>", 20)), 20
+    sim = lstm_hw.Simulator(circuit, "compiled", threads=1)
+    lanes = sim.program.lanes[0]
+    assert (f"int{lanes.bits}, {len(lanes.blocks)} block" + "s" * (len(lanes.blocks) > 1)
+            == case)
+    rng = np.random.default_rng(streams)
+    top = 2 ** (x_bits - 1)
+    x = rng.integers(-top, top, (streams, 4, 17))
+    x[:, :3] = rng.choice([-top, top - 1, 0], (streams, 3, 17))
+    trace = sim.run(x, record="all", raw_inputs=True)
+    assert_same(circuit, trace, Oracle(circuit).run(x))
+    for s in (0, streams // 2, streams - 1):
+        alone = sim.run(x[s:s + 1], record="all", raw_inputs=True)
+        assert np.array_equal(alone.data, trace.data[s:s + 1])
