@@ -958,3 +958,30 @@ def test_narrow_dot_over_many_streams_stays_exact(case, streams):
     for s in (0, streams // 2, streams - 1):
         alone = sim.run(x[s:s + 1], record="all", raw_inputs=True)
         assert np.array_equal(alone.data, trace.data[s:s + 1])
+
+
+def test_dots_written_as_one_count_each_ones_overflows():
+    """a, b and c (same inputs, lanes and format, outputs one after the other: an LSTM layer's
+    gates) are written as one loop over their 12 rows (codegen._dot_groups); d, in another
+    format, is not. Each row's overflows are counted for its own dot: b saturates, a never."""
+    rng = np.random.default_rng(5)
+    rows = {"a": rng.integers(-1, 2, (4, 9)) / 16, "b": rng.integers(2, 5, (4, 9)).astype(float),
+            "c": rng.integers(-3, 4, (4, 9)) / 4, "d": rng.integers(-3, 4, (4, 9)) / 4}
+    blocks = "".join(
+        f"  {name}: {{op: dot, in: x, weights: {w.tolist()}, format: "
+        f"'{'ap_fixed<8,4,AP_TRN,AP_SAT>' if name != 'd' else 'ap_fixed<9,4,AP_RND,AP_SAT>'}'}}\n"
+        for name, w in rows.items())
+    circuit = load_text("lstm_hw: 1\nformat: 'ap_fixed<8,4>'\ninputs: {x: {size: 9}}\n"
+                        f"outputs: [a, b, c, d]\nblocks:\n{blocks}")
+    sim = lstm_hw.Simulator(circuit, "compiled")
+    source = sim.source()
+    assert source.count("with step") == 2 * 2, source   # b and c, in run and run_one
+    raw = rng.integers(-128, 128, (3, 20, 9))
+    want = Oracle(circuit).run(raw)
+    assert want.overflow.get("b", 0) > 0 and "a" not in want.overflow, want.overflow
+    for native in (True, False):
+        sim = simulator(circuit, "compiled", "dot_groups", native=native)
+        for streams in (raw[:1], raw):   # run_one, run
+            trace = sim.run(streams, record="all", raw_inputs=True)
+            assert_same(circuit, trace, Oracle(circuit).run(streams))
+            assert trace.overflow == Oracle(circuit).run(streams).overflow, native

@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numba
@@ -202,7 +202,7 @@ def _function(w: _Writer, p: Program, name: str) -> None:
     max_n = max([int(p.arg1[i] - p.arg0[i]) for i in range(n_steps)] + [1])
     reg_rows = int(p.reg_size.sum()) if len(p.reg_size) else 0
     w("@njit(cache=True, nogil=True)")
-    weights = "".join(f", weights{i}" for i in _large_dots(p))
+    weights = "".join(f", {name}" for name, _ in _matrices(p, w.narrow))
     with w.block(f"def {name}(vals, inputs, record, {', '.join(COMPILED_ARGS)}{weights}):"):
         w("n_cycles = inputs.shape[0]")
         w("S = vals.shape[1]")
@@ -237,11 +237,16 @@ def _function(w: _Writer, p: Program, name: str) -> None:
             w(f"ovf{i} = 0")
         with w.block("for t in range(n_cycles):"):
             _store_inputs(w, p)
+            dots = _dot_groups(p, w.narrow)
+            merged = {j: steps[0] for steps in dots.values() for j in steps[1:]}
             for group in _fused_groups(p):
                 with w.fused(p, group):
                     for i in group:
+                        if i in merged:
+                            w(f"# step {i}: with step {merged[i]}")
+                            continue
                         w(f"# step {i}")
-                        _write_step(w, p, i, one_slot)
+                        _write_step(w, p, i, one_slot, len(dots.get(i, [i])))
             _trace(w, p)
             _latch(w, p, n_steps)
         for i in scalar_steps:
@@ -354,18 +359,65 @@ def _large_dots(p: Program) -> list[int]:
 
 
 def weight_matrices(p: Program, narrow: bool = True) -> tuple[np.ndarray, ...]:
-    """The arguments after COMPILED_ARGS of the generated functions: each large exact dot's
-    weights as a matrix in the integers of its lanes (int64 without), as ``weights<step>``.
-    Indexed by loop counters alone (not a computed offset into ints, which numba must check for
-    a negative index), a row loop vectorises; made here, not in the generated code, whose every
-    reshape and cast numba would compile."""
+    """The arguments after COMPILED_ARGS of the generated functions (see _matrices)."""
+    return tuple(matrix for _, matrix in _matrices(p, narrow))
+
+
+def _matrices(p: Program, narrow: bool) -> list[tuple[str, np.ndarray]]:
+    """(name, array) of each argument after COMPILED_ARGS: each large exact dot's weights as a
+    matrix in the integers of its lanes (int64 without), ``weights<step>``; for dots written
+    as one (_dot_groups), their matrices one above the other and their biases, ``bias<step>``
+    of the first. Indexed by loop counters alone (not a computed offset into ints, which numba
+    must check for a negative index), a row loop vectorises; made here, not in the generated
+    code, whose every reshape and cast numba would compile."""
+    groups = _dot_groups(p, narrow)
+    merged = {j for steps in groups.values() for j in steps[1:]}
     out = []
     for i in _large_dots(p):
-        m, n, par = int(p.size[i]), int(p.arg1[i] - p.arg0[i]), int(p.par[i])
+        if i in merged:
+            continue
         lanes = _narrow_lanes(p, i, narrow)
         bits = 64 if lanes is None else lanes.bits
-        out.append(p.ints[par:par + m * n].reshape(m, n).astype(f"int{bits}"))
-    return tuple(out)
+        mats, biases = [], []
+        for j in groups.get(i, [i]):
+            m, n, par = int(p.size[j]), int(p.arg1[j] - p.arg0[j]), int(p.par[j])
+            mats.append(p.ints[par:par + m * n].reshape(m, n).astype(f"int{bits}"))
+            biases.append(p.ints[par + m * n:par + m * n + m])
+        out.append((f"weights{i}", np.concatenate(mats)))
+        if len(mats) > 1:
+            out.append((f"bias{i}", np.concatenate(biases)))
+    return out
+
+
+def _dot_groups(p: Program, narrow: bool) -> dict[int, list[int]]:
+    """Runs of large exact dots in narrow lanes written as one (first step: the run): dots one
+    after the other with the same inputs, lanes, size, format and valid bit, each one's output
+    right after the one before (an LSTM layer's four gates). One loop over all their rows: 0.6-1
+    s less of numba's compile for the 2x128 network."""
+    groups: dict[int, list[int]] = {}
+    run: list[int] = []
+    for i in range(p.n_comb):
+        lanes = _narrow_lanes(p, i, narrow) if i in _large_dots(p) else None
+        if lanes is None:
+            run = []
+            continue
+        if run and _same_dot(p, run[-1], i, narrow):
+            run.append(i)
+            groups[run[0]] = run
+        else:
+            run = [i]
+    return groups
+
+
+def _same_dot(p: Program, a: int, b: int, narrow: bool) -> bool:
+    la, lb = _narrow_lanes(p, a, narrow), _narrow_lanes(p, b, narrow)
+    args = [range(p.arg0[i], p.arg1[i]) for i in (a, b)]
+    return ((la.bits, la.blocks) == (lb.bits, lb.blocks)
+            and p.size[a] == p.size[b] and p.shift[a] == p.shift[b]
+            and list(p.q[a]) == list(p.q[b]) and p.valid[a] == p.valid[b]
+            and p.out[b] == p.out[a] + p.size[a]
+            and all(len(args[0]) == len(args[1]) and list(arr[args[0]]) == list(arr[args[1]])
+                    for arr in (p.arg_slot, p.arg_step, p.arg_shift)))
 
 
 def _uses_xbuf(p: Program, i: int) -> bool:
@@ -422,6 +474,18 @@ class _Step:
     a1: int
     par: int
     codes: str
+    group: int = 1   # dots written as one (_dot_groups): m is all their rows
+
+    @property
+    def size_expr(self) -> str:
+        """The step's element count, read at run time (see _Writer.elements)."""
+        return f"size[{self.i}]" if self.group == 1 else f"{self.group} * size[{self.i}]"
+
+    def bias(self, e: str) -> str:
+        """Dot row e's bias (the rows of a group's dots: in bias<first step>, see _matrices)."""
+        if self.group > 1:
+            return f"bias{self.i}[{e}]"
+        return f"ints[{self.par + self.m * (self.a1 - self.a0)} + {e}]"
 
     @classmethod
     def of(cls, w: _Writer, p: Program, i: int, one_slot: int) -> "_Step":
@@ -436,7 +500,7 @@ class _Step:
 
     def elements(self):
         """A loop over the step's elements (see _Writer.elements)."""
-        return self.w.elements(self.m, f"size[{self.i}]")
+        return self.w.elements(self.m, self.size_expr)
 
     def ref(self, k: int) -> str:
         """Argument k's value: its slot, one element each ("e") or one for all."""
@@ -451,11 +515,13 @@ class _Step:
         overflows): adding the flag cost the lecture's cell 9% of its speed."""
         vs = int(self.p.valid[self.i])
         valid = "" if vs == self.one_slot else f" and {self.w.ref(vs)} != 0"
-        if self.w.one_stream:
+        # (a group's row e is one of step i + e // rows)
+        step = self.i if self.group == 1 else f"{self.i} + e // {self.m // self.group}"
+        if self.w.one_stream or self.group > 1:
             # (a one-element step's count in a local: the lecture's cell ran at 0.45x of its
             # speed counting into overflow; a vector step's locals would be live across every
             # loop of the cycle, which numba's compile pays for)
-            count = f"ovf{self.i}" if self.m == 1 else f"overflow[{self.i}]"
+            count = f"ovf{self.i}" if self.m == 1 else f"overflow[{step}]"
             with self.w.block(f"if {flag}{valid}:"):   # (a flag may be 2: ops.accumulate)
                 self.w(f"{count} += {flag}")
             return
@@ -476,8 +542,11 @@ class _Step:
             self.finish_scalar(expr, e)
 
 
-def _write_step(w: _Writer, p: Program, i: int, one_slot: int) -> None:
+def _write_step(w: _Writer, p: Program, i: int, one_slot: int, group: int = 1) -> None:
+    """Step i (group > 1: and the dots after it it is written with, see _dot_groups)."""
     st = _Step.of(w, p, i, one_slot)
+    if group > 1:
+        st = replace(st, m=st.m * group, group=group)
     write = STEP_WRITERS.get(st.op)
     if write is None:
         raise InternalError(f"no code for opcode {st.op} (a bug in lstm_hw, please report it)")
@@ -566,12 +635,12 @@ def _narrow_dot(st: _Step, lanes) -> None:
     multiply-adds (vpmaddwd for int16 operands). With the streams as the vector lanes instead,
     four rows at a time, the int32 sums went through memory at every product (vpmulld, 8 int32
     products an instruction): 1.2x slower at 1,024 streams."""
-    w, i, m, n = st.w, st.i, st.m, st.a1 - st.a0
+    w, i = st.w, st.i
     x = f"{_xbuf(lanes.bits)}[{'' if w.one_stream else 's, '}j]"
     spans = [(f"{j0}, {j1}" if len(lanes.blocks) > 1 else st.n_in, shift)
              for j0, j1, shift in lanes.blocks]
     with st.elements(), w.block(STREAM_LOOP):
-        w(f"sm = ints[{st.par + m * n} + e]")
+        w(f"sm = {st.bias('e')}")
         for span, shift in spans:
             w("a = np.int32(0)")
             with w.block(f"for j in range({span}):"):
