@@ -214,18 +214,24 @@ def _function(w: _Writer, p: Program, name: str) -> None:
             for n in sorted(w.locals):
                 w(f"v{n} = vv[{n}]")
             # a run recording the outputs alone (the usual one) takes them from the locals
-            outs = [int(n) for n in p.out_slots]
-            w(f"outputs_only = record.shape[0] == {len(outs)}" +
-              "".join(f" and record[{k}] == {n}" for k, n in enumerate(outs)))
+            w(f"outputs_only = record.shape[0] == {len(p.out_slots)}")
+            with w.block("if outputs_only:"):
+                for k, slot, length in _runs(p.out_slots):
+                    with w.block(f"for k in range({length}):"):
+                        with w.block(f"if record[{k} + k] != {slot} + k:"):
+                            w("outputs_only = False")
         w("trace = np.empty((n_cycles, record.shape[0], S), np.int64)")
         w(f"overflow = np.zeros({n_steps + len(p.reg_out)}, np.int64)")
-        w("acc = np.empty(S, np.int64)")
+        int64_dots = [i for i in range(p.n_comb) if p.op[i] == OP_DOT_ACC or (
+            i in _large_dots(p) and _lanes(w, p, i) is None)]
+        if int64_dots:
+            w("acc = np.empty(S, np.int64)")
         if not w.one_stream and _large_dots(p):
             for k in range(ROW_GROUP):
                 w(f"acc{k} = np.empty(S, np.int64)")
         # a dot's inputs, copied contiguous (with one stream a vector, so its loop vectorises)
         narrow = {_lanes(w, p, i).bits for i in _large_dots(p) if _lanes(w, p, i)}
-        for bits in sorted({64} | narrow):
+        for bits in sorted(narrow | ({64} if int64_dots else set())):
             # (narrow lanes with many streams: each stream's inputs contiguous, see _narrow_dot)
             w(f"{_xbuf(bits)} = np.empty({max_n}, np.int{bits})" if w.one_stream else
               f"{_xbuf(bits)} = np.empty(({max_n}, S), np.int{bits})" if bits == 64 else
@@ -259,17 +265,29 @@ def _function(w: _Writer, p: Program, name: str) -> None:
 def _store_inputs(w: _Writer, p: Program) -> None:
     """This cycle's inputs into their slots: a run of inputs into consecutive slots (an input
     vector) by a loop, each one-element input of run_one into its local."""
-    runs: list[list[int]] = []   # [first input, first slot, length]
+    in_memory = []
     for k, slot in enumerate(int(n) for n in p.in_slots):
         if slot in w.locals and w.one_stream:
             w.store(slot, 0, f"inputs[t, {k}, s]")
-        elif runs and runs[-1][0] + runs[-1][2] == k and runs[-1][1] + runs[-1][2] == slot:
+        else:
+            in_memory.append(slot)
+    for k, slot, length in _runs(p.in_slots, [int(n) for n in in_memory]):
+        with w.block(f"for k in range({length}):"), w.block(STREAM_LOOP):
+            w(f"{w.val(f'{slot} + k')} = inputs[t, {k} + k, s]")
+
+
+def _runs(slots, only=None) -> list[tuple[int, int, int]]:
+    """(first index, first slot, length) of each run of consecutive slots at consecutive
+    indices in slots (of those in only, if given): a loop each."""
+    runs: list[list[int]] = []
+    for k, slot in enumerate(int(n) for n in slots):
+        if only is not None and slot not in only:
+            continue
+        if runs and runs[-1][0] + runs[-1][2] == k and runs[-1][1] + runs[-1][2] == slot:
             runs[-1][2] += 1
         else:
             runs.append([k, slot, 1])
-    for k, slot, length in runs:
-        with w.block(f"for k in range({length}):"), w.block(STREAM_LOOP):
-            w(f"{w.val(f'{slot} + k')} = inputs[t, {k} + k, s]")
+    return [tuple(r) for r in runs]
 
 
 def _trace(w: _Writer, p: Program) -> None:
@@ -280,8 +298,13 @@ def _trace(w: _Writer, p: Program) -> None:
                 w("trace[t, k, s] = vals[record[k], s]")
         return
     with w.block("if outputs_only:"):
+        in_memory = [int(n) for n in p.out_slots if int(n) not in w.locals]
         for k, n in enumerate(p.out_slots):
-            w(f"trace[t, {k}, 0] = {w.ref(int(n))}")
+            if int(n) in w.locals:
+                w(f"trace[t, {k}, 0] = v{int(n)}")
+        for k, slot, length in _runs(p.out_slots, in_memory):
+            with w.block(f"for k in range({length}):"):
+                w(f"trace[t, {k} + k, 0] = vv[{slot} + k]")
     with w.block("else:"):
         for n in sorted(w.locals - w.through):
             w(f"vv[{n}] = v{n}")
@@ -800,6 +823,15 @@ def _next_value(w: _Writer, r: int, size: int, row: int) -> str:
     return f"nxt[{row} + e, s]"
 
 
+def _direct(p: Program, r: int) -> bool:
+    """Register r copies its source unchanged, which no clock edge writes (another register,
+    a fold unit): written from it at the edge, with no copy in nxt before."""
+    size, src = int(p.reg_size[r]), int(p.reg_in[r])
+    return bool(p.reg_plain[r]) and not len(p.fold_t) and not any(
+        src < int(p.reg_out[q]) + int(p.reg_size[q]) and int(p.reg_out[q]) < src + size
+        for q in range(len(p.reg_out)))
+
+
 def _latch(w: _Writer, p: Program, n_steps: int) -> None:
     """Every register's next value is computed (into nxt) before any is written. With one
     stream, a one-element register's next value is a local instead: a value on the cycle's
@@ -807,6 +839,9 @@ def _latch(w: _Writer, p: Program, n_steps: int) -> None:
     row = 0
     for r in range(len(p.reg_out)):
         size, dst, src = int(p.reg_size[r]), int(p.reg_out[r]), int(p.reg_in[r])
+        if _direct(p, r):   # (its rows of nxt stay unused: the rows after it keep their place)
+            row += size
+            continue
         nxt = _next_value(w, r, size, row)
         w(f"# register {r}")
         with w.elements(size, f"reg_size[{r}]"), w.block(STREAM_LOOP):
@@ -842,11 +877,11 @@ def _latch(w: _Writer, p: Program, n_steps: int) -> None:
           "ints, vals)")
     row = 0
     for r in range(len(p.reg_out)):
-        size, dst = int(p.reg_size[r]), int(p.reg_out[r])
-        nxt = _next_value(w, r, size, row)
+        size, dst, src = int(p.reg_size[r]), int(p.reg_out[r]), int(p.reg_in[r])
         with w.elements(size, f"reg_size[{r}]"):
-            with w.block(STREAM_LOOP):
-                w.store(dst, "e", nxt)
+            with w.block(STREAM_LOOP):   # (w.ref inside: it knows e = 0 there)
+                w.store(dst, "e", w.ref(src, "e") if _direct(p, r) else
+                        _next_value(w, r, size, row))
         row += size
 
 
