@@ -896,8 +896,8 @@ def test_narrow_lanes_property_met_every_choice():
 
 
 def _limit_netlist(weights: list[list[int]], w_format: str, x_bits: int = 16) -> str:
-    """17 integer inputs of x_bits bits into a 4 x 17 dot of integer weights (68 products:
-    loops, two int32 blocks of 8.5 products on average at least)."""
+    """17 integer inputs of x_bits bits into a dot of integer weights, 17 a row (4 rows: 68
+    products: loops, two int32 blocks of 8.5 products on average at least)."""
     return ("lstm_hw: 1\nname: limit\nformat: 'ap_fixed<48,48>'\n"
             f"inputs:\n  x: {{size: 17, format: 'ap_fixed<{x_bits},{x_bits}>'}}\noutputs: [d]\n"
             f"blocks:\n  d: {{op: dot, in: x, weights: {weights}, weight_format: '{w_format}'}}\n")
@@ -933,22 +933,32 @@ def test_dot_at_the_int32_limit_picks_its_lanes_and_stays_exact(case):
 
 
 @pytest.mark.parametrize("streams", [2, 3, 40, 129])
-@pytest.mark.parametrize("case", ["int16, 2 blocks", "int32, 1 block"])
+@pytest.mark.parametrize("case", ["int16, 2 blocks", "int32, 1 block", "int32, 2 dots as one"])
 def test_narrow_dot_over_many_streams_stays_exact(case, streams):
-    """run's narrow dots (each stream's inputs contiguous, each row's block sums a reduction
-    over them) on streams of different inputs, most at the ends of their range, compiled by
-    numba: every stream as the oracle, and as the stream alone (run_one). The int16 dot is the
-    one a weight step over the int32 limit above; the int32 one has 20-bit inputs."""
+    """run's narrow dots on streams of different inputs, most at the ends of their range,
+    compiled by numba: every stream as the oracle, and as the stream alone (run_one). The int16
+    dot (each stream's inputs contiguous, each row's block sums a reduction over them) is the
+    one a weight step over the int32 limit above; the int32 ones (the streams as the vector
+    lanes, rows in groups of codegen.ROW_GROUP and one or two left over) have 20-bit inputs,
+    the last two dots of 5 rows written as one (codegen._dot_groups)."""
+    x_bits = 16 if case.startswith("int16") else 20
     if case.startswith("int16"):
         weights = [[-3855] * 16 + [-3856], [1] * 17, [-1] * 17, list(range(17))]
-        circuit, x_bits = load_text(_limit_netlist(weights, "ap_fixed<18,18>")), 16
+        circuit = load_text(_limit_netlist(weights, "ap_fixed<18,18>"))
+    elif case == "int32, 1 block":
+        weights = [[-100] * 17, [3] * 17, list(range(-8, 9)), [100] * 17, [-7] * 17]
+        assert len(weights) % codegen.ROW_GROUP == 1
+        circuit = load_text(_limit_netlist(weights, "ap_fixed<8,8>", x_bits))
     else:
-        weights = [[-100] * 17, [3] * 17, list(range(-8, 9)), [100] * 17]
-        circuit, x_bits = load_text(_limit_netlist(weights, "ap_fixed<8,8>", 20)), 20
+        text = _limit_netlist([[-100] * 17] * 5, "ap_fixed<8,8>", x_bits).replace("[d]", "[d, e]")
+        weights = np.random.default_rng(5).integers(-100, 101, (5, 17)).tolist()
+        circuit = load_text(text + f"  e: {{op: dot, in: x, weights: {weights}, "
+                                   "weight_format: 'ap_fixed<8,8>'}\n")
     sim = lstm_hw.Simulator(circuit, "compiled", threads=1)
     lanes = sim.program.lanes[0]
-    assert (f"int{lanes.bits}, {len(lanes.blocks)} block" + "s" * (len(lanes.blocks) > 1)
-            == case)
+    kind = f"int{lanes.bits}, {len(lanes.blocks)} block" + "s" * (len(lanes.blocks) > 1)
+    assert kind == case if "dots" not in case else kind == "int32, 1 block"
+    assert codegen._dot_groups(sim.program, True) == ({0: [0, 1]} if "dots" in case else {})
     rng = np.random.default_rng(streams)
     top = 2 ** (x_bits - 1)
     x = rng.integers(-top, top, (streams, 4, 17))

@@ -42,6 +42,7 @@ UNROLL_PRODUCTS = 32   # a dot this small is written out, its weights as literal
 STREAM_LOOP = "for s in range(S):"
 COPY_RUNS = 8          # a dot's inputs in at most this many runs of slots are copied run by run
 ROW_GROUP = 4          # rows of a large dot computed together where there are many streams
+BY_STREAM = 16         # narrow dots of these operands over many streams: stream by stream
 
 
 def cache_dir() -> Path:
@@ -236,10 +237,12 @@ def _function(w: _Writer, p: Program, name: str) -> None:
         # a dot's inputs, copied contiguous (with one stream a vector, so its loop vectorises)
         narrow = {_lanes(w, p, i).bits for i in _large_dots(p) if _lanes(w, p, i)}
         for bits in sorted(narrow | ({64} if int64_dots else set())):
-            # (narrow lanes with many streams: each stream's inputs contiguous, see _narrow_dot)
             w(f"{_xbuf(bits)} = np.empty({max_n}, np.int{bits})" if w.one_stream else
-              f"{_xbuf(bits)} = np.empty(({max_n}, S), np.int{bits})" if bits == 64 else
-              f"{_xbuf(bits)} = np.empty((S, {max_n}), np.int{bits})")
+              f"{_xbuf(bits)} = np.empty((S, {max_n}), np.int{bits})" if _by_stream(w, bits) else
+              f"{_xbuf(bits)} = np.empty(({max_n}, S), np.int{bits})")
+        if 32 in narrow and not w.one_stream:   # the int32 sums of int32 lanes' blocks
+            for k in range(ROW_GROUP):
+                w(f"sum{k} = np.empty(S, np.int32)")
         w(f"nxt = np.empty({max(reg_rows, 1)}, np.int64)" if w.one_stream else
           f"nxt = np.empty(({max(reg_rows, 1)}, S), np.int64)")
         scalar_steps = [i for i in range(p.n_comb) if w.one_stream and p.size[i] == 1]
@@ -486,6 +489,12 @@ def _xbuf(bits: int) -> str:
     return "xbuf" if bits == 64 else f"xbuf{bits}"
 
 
+def _by_stream(w: _Writer, bits: int) -> bool:
+    """Whether run's dots of ``bits`` operands have each stream's inputs contiguous in their
+    xbuf (xbuf[s, j], see _narrow_dot); else the streams are contiguous (xbuf[j, s])."""
+    return not w.one_stream and bits == BY_STREAM
+
+
 @dataclass(frozen=True)
 class _Step:
     """Step i of the program as the code written for it sees it: its opcode, its output's first
@@ -657,23 +666,60 @@ def _narrow_dot(st: _Step, lanes) -> None:
     """An exact dot in narrow lanes: each block of columns summed in int32 (products of int16
     or int32 operands), then shifted by its alignment and added to the bias in int64. A single
     block's length is read at run time (as the int64 loops do); several blocks have literal
-    bounds. Each block sum is a reduction over the inputs of one row and stream, contiguous in
-    xbuf (with many streams xbuf[s, j], see _copy_inputs), which LLVM turns into packed
-    multiply-adds (vpmaddwd for int16 operands). With the streams as the vector lanes instead,
-    four rows at a time, the int32 sums went through memory at every product (vpmulld, 8 int32
-    products an instruction): 1.2x slower at 1,024 streams."""
-    w, i = st.w, st.i
-    x = f"{_xbuf(lanes.bits)}[{'' if w.one_stream else 's, '}j]"
+    bounds.
+
+    With int16 operands (and with one stream), each row's block sum for one stream is a
+    reduction over its inputs, contiguous in xbuf (see _by_stream), which LLVM turns into
+    vpmaddwd (int16 pairs multiplied and summed into int32): at 1,024 streams 1.4x faster than
+    the streams as the vector lanes, whose int32 sums went through memory at every product
+    (vpmulld). With int32 operands there is no such instruction, and the streams as the lanes,
+    ROW_GROUP rows at a time, each input read once for all of them, are 1.6x faster than the
+    reductions (vpmulld either way)."""
+    w, i, m, xb = st.w, st.i, st.m, _xbuf(lanes.bits)
     spans = [(f"{j0}, {j1}" if len(lanes.blocks) > 1 else st.n_in, shift)
              for j0, j1, shift in lanes.blocks]
-    with st.elements(), w.block(STREAM_LOOP):
-        w(f"sm = {st.bias('e')}")
+    if w.one_stream or _by_stream(w, lanes.bits):
+        x = f"{xb}[{'s, ' if _by_stream(w, lanes.bits) else ''}j]"
+        with st.elements(), w.block(STREAM_LOOP):
+            w(f"sm = {st.bias('e')}")
+            for span, shift in spans:
+                w("a = np.int32(0)")
+                with w.block(f"for j in range({span}):"):
+                    w(f"a = np.int32(a + np.int32(weights{i}[e, j]) * np.int32({x}))")
+                w(f"sm += np.int64(a) << {shift}")
+            st.finish_scalar("sm", "e")
+        return
+
+    def rows(first: str, count: int) -> None:
+        """Rows first .. first + count - 1, each input read once for all of them."""
+        with w.block(STREAM_LOOP):
+            for k in range(count):
+                w(f"acc{k}[s] = {st.bias(f'{first} + {k}')}")
         for span, shift in spans:
-            w("a = np.int32(0)")
+            with w.block(STREAM_LOOP):
+                for k in range(count):
+                    w(f"sum{k}[s] = 0")
             with w.block(f"for j in range({span}):"):
-                w(f"a = np.int32(a + np.int32(weights{i}[e, j]) * np.int32({x}))")
-            w(f"sm += np.int64(a) << {shift}")
-        st.finish_scalar("sm", "e")
+                for k in range(count):
+                    w(f"w{k} = np.int32(weights{i}[{first} + {k}, j])")
+                with w.block(STREAM_LOOP):
+                    w(f"x = np.int32({xb}[j, s])")
+                    for k in range(count):
+                        w(f"sum{k}[s] = np.int32(sum{k}[s] + w{k} * x)")
+            with w.block(STREAM_LOOP):
+                for k in range(count):
+                    w(f"acc{k}[s] += np.int64(sum{k}[s]) << {shift}")
+        for k in range(count):
+            w(f"e = {first} + {k}")
+            st.finish(f"acc{k}[s]", "e")
+
+    grouped, size = m - m % ROW_GROUP, st.size_expr
+    if grouped:
+        with w.block(f"for e0 in range(0, {size} - ({size}) % {ROW_GROUP}, {ROW_GROUP}):"):
+            rows("e0", ROW_GROUP)
+    if grouped < m:
+        with w.block(f"for e1 in range({size} - ({size}) % {ROW_GROUP}, {size}):"):
+            rows("e1", 1)
 
 
 def _small_dot(st: _Step) -> None:
@@ -799,7 +845,7 @@ def _copy_inputs(w: _Writer, p: Program, i: int) -> None:
         else:
             runs.append([j, slot, shift, 1])
     xb = buf + ("[{} + j]" if w.one_stream else
-                "[{} + j, s]" if buf == "xbuf" else "[s, {} + j]")   # (see _narrow_dot)
+                "[s, {} + j]" if buf == _xbuf(BY_STREAM) else "[{} + j, s]")
     if len(runs) > COPY_RUNS:
         with w.block(f"for j in range(arg1[{i}] - arg0[{i}]):"):
             w(f"src = arg_slot[{int(p.arg0[i])} + j]")
