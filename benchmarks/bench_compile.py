@@ -24,12 +24,22 @@ from pathlib import Path
 from .common import ROOT, report
 
 # Multiply-adds a core issues per cycle (Intel's and uops.info's throughputs for Golden/Raptor
-# Cove, the cores of Sapphire and Emerald Rapids), 256-bit vectors as LLVM emits here:
+# Cove, the cores of Sapphire and Emerald Rapids), for 256-bit vectors (ymm; xmm: half):
 #   vpmaddwd ymm: 16 products of int16 pairs, summed in pairs into 8 int32; 2 a cycle (p0, p5)
 #   vpmulld ymm: 8 int32 products, 1 a cycle (2 uops on p0/p1), the adds apart
 #   vpmullq ymm: 4 int64 products, 1 every 1.5 cycles (3 uops on p0)
 MACS_PER_CYCLE = {"vpmaddwd": 32, "vpmulld": 8, "vpmullq": 4 / 1.5}
-MULTIPLIES = re.compile(r"\b(vpmaddwd|vpdpwssd|vpmulld|vpmullq)\b")
+# an instruction and the width of its destination (AT&T syntax: the last operand): LLVM emits
+# vpmaddwd on xmm registers in some loops, half the products of a ymm one
+MULTIPLIES = re.compile(r"\b(vpmaddwd|vpdpwssd|vpmulld|vpmullq)\b[^\n]*%([xyz])mm\d+[ \t]*$",
+                        re.M)
+WIDTH = {"x": 0.5, "y": 1, "z": 2}   # products per instruction, against ymm
+
+
+def macs_per_cycle(key: str) -> float:
+    """A core's multiply-adds per cycle with "instruction width", e.g. "vpmaddwd xmm"."""
+    instr, width = key.split()
+    return MACS_PER_CYCLE.get(instr, MACS_PER_CYCLE["vpmaddwd"]) * WIDTH[width[0]]
 
 _CHILD = r"""
 import json, sys, tempfile, time
@@ -94,11 +104,13 @@ def run() -> dict[str, str]:
            _fresh("auto")["seconds"], "s")
     main = {}
     for name, asm in _fresh("asm").items():
-        counts = Counter(MULTIPLIES.findall(asm))
+        counts = Counter(f"{instr} {width}mm" for instr, width in MULTIPLIES.findall(asm))
         print(f"  layer64 {name}: {dict(counts) or 'no vector multiplies'}")
-        main[name] = max(MACS_PER_CYCLE, key=lambda i: (counts[i] > 0, MACS_PER_CYCLE[i]))
+        # (vpdpwssd, VNNI, counts as vpmaddwd: one instruction for the multiply and the add)
+        main[name] = max(counts, key=macs_per_cycle) if counts else "vpmullq ymm"
     ghz = cpu_ghz()
-    for instr, per_cycle in MACS_PER_CYCLE.items():
-        report(f"peak of one core with {instr} ({per_cycle:.3g} MAC/cycle x {ghz:.2f} GHz)",
+    for key in sorted(set(main.values()), key=macs_per_cycle):
+        per_cycle = macs_per_cycle(key)
+        report(f"peak of one core with {key} ({per_cycle:.3g} MAC/cycle x {ghz:.2f} GHz)",
                per_cycle * ghz * 1e9, "MAC/s")
     return main

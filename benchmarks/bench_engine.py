@@ -12,7 +12,7 @@ from lstm_hw.importers import write_netlist
 from lstm_hw.tasks import memory
 
 from . import hand
-from .bench_compile import MACS_PER_CYCLE, cpu_ghz
+from .bench_compile import cpu_ghz, macs_per_cycle
 from .common import NETLISTS, best_of, report
 
 
@@ -90,7 +90,7 @@ def case(name: str, circuit, inputs, hand_run, record: str, budget: dict[int, in
 
 def run(instructions: dict[str, str]) -> dict:
     """instructions: each compiled function's main multiply instruction (bench_compile.run)."""
-    peaks = {fn: MACS_PER_CYCLE[i] * cpu_ghz() * 1e9 for fn, i in instructions.items()}
+    peaks = {fn: macs_per_cycle(i) * cpu_ghz() * 1e9 for fn, i in instructions.items()}
     print("engine vs hand-written kernels (cycles/s per engine; MAC = the dots' multiply-adds; "
           "share of peak: of one core, with the instructions the engine's code uses)")
     results = {}
