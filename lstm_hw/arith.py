@@ -160,19 +160,15 @@ def _requantise(v, shift, q, o, width, signed, nbits):
     """Raw ``v`` with F2 fractional bits into a format with F = F2 - shift: (raw, overflowed).
 
     The common case (a right shift whose result fits) is a few operations, which fold further
-    where the format is a constant; everything else goes to ``finish`` / ``_requantise_any``,
-    with the codes as plain int64: from the generated code's quantisers, whose codes are
-    literals, numba would otherwise compile those again for every format (0.5-1 s each).
+    where the format is a constant; everything else goes to ``finish`` / ``_requantise_any``.
     """
     if 0 <= shift <= 62:
         val, floor_val, qb, r = round_shift(v, shift, q)
         lo, hi = raw_range(width, signed)
         if lo <= val <= hi and not (o == SAT_SYM and signed and val == lo):
             return val, False
-        return finish(floor_val, 0, qb, r, v < 0, np.int64(q), np.int64(o), np.int64(width),
-                      np.int64(signed), np.int64(nbits))
-    return _requantise_any(v, np.int64(shift), np.int64(q), np.int64(o), np.int64(width),
-                           np.int64(signed), np.int64(nbits))
+        return finish(floor_val, 0, qb, r, v < 0, q, o, width, signed, nbits)
+    return _requantise_any(v, shift, q, o, width, signed, nbits)
 
 
 # The same function twice: inlined where it is called (code generated for one netlist, where

@@ -192,12 +192,16 @@ def generate_source(p: Program, narrow: bool = True) -> str:
     # One small function per format and shift: numba inlines requantise into each once, and
     # LLVM inlines these (a few instructions, once constant) where they are called. Inlining
     # requantise at every call took a minute for the 2x128 network; calling the interpreter's
-    # requantise_call instead ran the lecture's cell at 0.66x. The codes are int64, not literals,
-    # which numba would compile requantise's slow paths again for (0.5-1 s per format), and
-    # LLVM still folds.
+    # requantise_call instead ran the lecture's cell at 0.66x. With literal codes numba compiles
+    # requantise's slow path (finish, taken at every saturation) for the format, 0.5-1 s a
+    # format: worth it where the quantisers are the cycle (the lecture's cell: 0.7-0.8x of the
+    # hand kernel without), not where wide dots are (the 2x128 network's first compile: 4.3 s
+    # with int64 codes, 7 s with literals), which take int64 codes and the shared slow path.
+    literal = not _large_dots(p)
     for (shift, *codes), name in w.quantisers.items():
+        args = ", ".join(str(c) if literal else f"np.int64({c})" for c in (shift, *codes))
         head += ["", "", "@njit(cache=True, nogil=True)", f"def {name}(v):",
-                 f"    return requantise(v, {', '.join(f'np.int64({c})' for c in (shift, *codes))})"]
+                 f"    return requantise(v, {args})"]
     return "\n".join(head + w.lines) + "\n"
 
 
